@@ -1,0 +1,88 @@
+"""Shared benchmark helpers: fair timing, ceilings, and writing results (JSON + markdown + PNG).
+
+Timing rules (DESIGN.md §3): warm up first, take the median of many repeats, use every thread
+(``torch.utils.benchmark.Timer`` defaults to one), and compare implementations *interleaved in the same
+run* — on a shared 2-core VM a bare time means little; a ratio measured side by side does.
+"""
+
+import json
+import os
+import platform
+import statistics
+import time
+
+import torch
+
+RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+
+def _sync(device):
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+def time_interleaved(functions, *, repeats=30, warmup=3, device="cpu", min_seconds=0.0):
+    """Median seconds per call of each function in ``functions`` (name -> callable).
+
+    The functions are called in turn (a, b, c, a, b, c, …) so that slow phases of a noisy machine hit
+    them alike. Each sample times one call. At least ``repeats`` samples, more until ``min_seconds``.
+    """
+    for _ in range(warmup):
+        for fn in functions.values():
+            fn()
+    _sync(device)
+    samples = {name: [] for name in functions}
+    start = time.perf_counter()
+    while min(len(s) for s in samples.values()) < repeats or time.perf_counter() - start < min_seconds:
+        for name, fn in functions.items():
+            _sync(device)
+            t0 = time.perf_counter()
+            fn()
+            _sync(device)
+            samples[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(s) for name, s in samples.items()}
+
+
+def copy_bandwidth(numel=64 * 1024 * 1024, repeats=10):
+    """Bytes/s of ``dst.copy_(src)`` into a preallocated float32 tensor: the memory ceiling.
+
+    (A ``clone`` would time the page faults of a fresh allocation instead; DESIGN.md §3.)
+    """
+    src = torch.randn(numel)
+    dst = torch.empty_like(src)
+    seconds = time_interleaved({"copy": lambda: dst.copy_(src)}, repeats=repeats)["copy"]
+    return 2 * numel * src.element_size() / seconds
+
+
+def allocation_floor(numel, repeats=10):
+    """Seconds to allocate and first-touch a fresh float32 tensor of ``numel`` (page faults)."""
+    return time_interleaved({"alloc": lambda: torch.empty(numel).fill_(0.0)}, repeats=repeats)["alloc"]
+
+
+def machine_info():
+    return {
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.uname().machine,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+    }
+
+
+def write_results(name, payload, markdown):
+    """Write bench/results/<name>.json and .md; return the two paths."""
+    os.makedirs(RESULTS_DIR, exist_ok=True)
+    json_path = os.path.join(RESULTS_DIR, f"{name}.json")
+    md_path = os.path.join(RESULTS_DIR, f"{name}.md")
+    with open(json_path, "w") as f:
+        json.dump(payload, f, indent=2)
+    with open(md_path, "w") as f:
+        f.write(markdown)
+    return json_path, md_path
+
+
+def markdown_table(headers, rows):
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"

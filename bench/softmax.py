@@ -1,0 +1,119 @@
+"""Softmax: our fused op against torch.softmax, rows = 4096, cols = 128 … 16384, float32.
+
+The argument (after the Triton fused-softmax tutorial): softmax is memory-bound. An ideal kernel reads
+x once and writes y once, 2 · numel · 4 bytes, so its speed is reported in GB/s against the machine's
+copy bandwidth (``dst.copy_(src)`` into a preallocated tensor). On CPU a second floor matters: every call
+allocates a fresh output, and first-touch page faults of a large tensor cost more than the arithmetic
+(DESIGN.md §3), so the time to allocate and fill an output of the same size is reported too.
+
+Usage: python bench/softmax.py [--quick] [--device cpu|cuda]
+Writes bench/results/softmax_<device>.{json,md,png}.
+"""
+
+import argparse
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import (RESULTS_DIR, allocation_floor, copy_bandwidth, machine_info,  # noqa: E402
+                    markdown_table, time_interleaved, write_results)
+
+import minitransformer.ops as ops  # noqa: E402
+
+ROWS = 4096
+COLS = [128, 256, 512, 1024, 2048, 4096, 8192, 16384]
+QUICK_COLS = [128, 1024, 4096]
+
+
+def candidates(x, device):
+    """name -> zero-argument callable, all computing softmax(x, -1)."""
+    functions = {"torch": lambda: torch.softmax(x, -1), "ours": lambda: ops.softmax(x, -1)}
+    if device == "cuda":
+        for version in ops.kernel_versions("softmax"):
+            functions[f"v{version}"] = lambda v=version: ops.softmax(x, -1, version=v)
+    return functions
+
+
+def run(device="cpu", rows=ROWS, cols_list=COLS, repeats=25):
+    ceiling = copy_bandwidth() if device == "cpu" else None
+    points = []
+    for cols in cols_list:
+        x = torch.randn(rows, cols, device=device)
+        bytes_moved = 2 * x.numel() * x.element_size()
+        seconds = time_interleaved(candidates(x, device), repeats=repeats, device=device)
+        point = {"rows": rows, "cols": cols, "seconds": seconds,
+                 "gb_per_s": {name: bytes_moved / s / 1e9 for name, s in seconds.items()},
+                 "ratio_to_torch": {name: s / seconds["torch"] for name, s in seconds.items()}}
+        if device == "cpu":
+            point["allocation_floor_seconds"] = allocation_floor(x.numel(), repeats=repeats)
+        points.append(point)
+        print(f"  cols={cols:6d}  ours/torch = {point['ratio_to_torch']['ours']:.3f}", flush=True)
+    return {"device": device, "machine": machine_info(), "copy_bandwidth_bytes_per_s": ceiling,
+            "repeats": repeats, "points": points}
+
+
+def to_markdown(result):
+    ceiling = result["copy_bandwidth_bytes_per_s"]
+    names = list(result["points"][0]["seconds"])
+    headers = ["cols"] + [f"{n} ms" for n in names] + ["ours / torch", "ours GB/s"]
+    if ceiling:
+        headers += ["ours / copy bw", "alloc floor ms"]
+    rows = []
+    for p in result["points"]:
+        row = [p["cols"]] + [f"{p['seconds'][n] * 1e3:.2f}" for n in names]
+        row += [f"{p['ratio_to_torch']['ours']:.2f}x", f"{p['gb_per_s']['ours']:.1f}"]
+        if ceiling:
+            row += [f"{p['gb_per_s']['ours'] * 1e9 / ceiling:.0%}",
+                    f"{p['allocation_floor_seconds'] * 1e3:.2f}"]
+        rows.append(row)
+    title = (f"softmax, {result['points'][0]['rows']} rows, float32, {result['device']} "
+             f"({result['machine']['torch_threads']} threads), median of {result['repeats']}")
+    if ceiling:
+        title += f"; copy bandwidth {ceiling / 1e9:.1f} GB/s"
+    return f"{title}\n\n" + markdown_table(headers, rows)
+
+
+def plot(result, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = [p["cols"] for p in result["points"]]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name in result["points"][0]["gb_per_s"]:
+        ax.plot(cols, [p["gb_per_s"][name] for p in result["points"]], marker="o", label=name)
+    if result["copy_bandwidth_bytes_per_s"]:
+        ax.axhline(result["copy_bandwidth_bytes_per_s"] / 1e9, color="grey", linestyle="--",
+                   label="copy bandwidth")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("columns (row length)")
+    ax.set_ylabel("GB/s  (2 · numel · 4 bytes / time)")
+    ax.set_title(f"softmax, {result['points'][0]['rows']} rows, float32, {result['device']}")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--quick", action="store_true", help="3 sizes, fewer repeats (for the demo)")
+    parser.add_argument("--repeats", type=int, default=None, help="samples per point (default 25; 7 quick)")
+    args = parser.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: no CUDA GPU is visible")
+    repeats = args.repeats or (7 if args.quick else 25)
+    result = run(args.device, cols_list=QUICK_COLS if args.quick else COLS, repeats=repeats)
+    markdown = to_markdown(result)
+    name = f"softmax_{args.device}" + ("_quick" if args.quick else "")
+    write_results(name, result, markdown)
+    plot(result, os.path.join(RESULTS_DIR, f"{name}.png"))
+    print(markdown)
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+// Shared conventions of every kernel in csrc/kernels/.
+//
+// Kernels here are plain CUDA C++ with no torch headers, compiled three ways:
+//   * by nvcc for the GPU (csrc/cuda/*.cu),
+//   * by g++ against the CUDA emulation layer, to run on the CPU (csrc/emu/*.cpp, MT_EMULATED),
+//   * by g++ with -fsanitize=thread for the race checker (tests/tsan/).
+//
+// Rules a kernel file follows so all three work:
+//   * dynamic shared memory comes from mt::dynamic_shared<T>(), never `extern __shared__`;
+//   * every kernel has a host function `<name>_config(...)` returning its mt::LaunchConfig, so the
+//     GPU launcher and the emulator launch it with the same grid, block and shared-memory size;
+//   * warp-level code uses the *_sync intrinsics with an explicit mask;
+//   * no inline PTX or tensor-core instructions without a plain-C++ path.
+#pragma once
+
+#ifdef MT_EMULATED
+#include "emu/cuda_emu.h"
+#else
+#include <cuda_runtime.h>
+#endif
+
+#include <cstddef>
+
+namespace mt {
+
+constexpr int kWarpSize = 32;
+constexpr unsigned kFullMask = 0xffffffffu;
+
+struct LaunchConfig {
+  dim3 grid;
+  dim3 block;
+  size_t shared_bytes;
+};
+
+inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
+
+// The block's dynamic shared memory (the third launch parameter), viewed as T.
+template <typename T>
+__device__ __forceinline__ T* dynamic_shared() {
+#ifdef MT_EMULATED
+  return reinterpret_cast<T*>(emu::dynamic_shared_memory());
+#else
+  extern __shared__ __align__(16) unsigned char mt_dynamic_shared_bytes[];
+  return reinterpret_cast<T*>(mt_dynamic_shared_bytes);
+#endif
+}
+
+}  // namespace mt

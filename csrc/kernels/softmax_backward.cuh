@@ -1,0 +1,42 @@
+// softmax backward — the Jacobian-vector product, one block per row.
+//
+//   dx_ij = y_ij (dy_ij - sum_k y_ik dy_ik)
+//
+// Two reads of y and dy and one write of dx per element. The row dot product sum_k y_ik dy_ik is reduced
+// like softmax v3: __shfl_xor_sync inside warps, then the warps' partial sums through shared memory.
+#pragma once
+#include "kernels/common.cuh"
+
+namespace mt {
+
+constexpr int kSoftmaxBackwardThreads = 256;
+
+__device__ __forceinline__ float warp_sum(float v) {
+  for (int offset = kWarpSize / 2; offset > 0; offset /= 2) v += __shfl_xor_sync(kFullMask, v, offset);
+  return v;
+}
+
+__global__ void softmax_backward_kernel(const float* __restrict__ y, const float* __restrict__ dy,
+                                        float* __restrict__ dx, int rows, int cols) {
+  __shared__ float partial[kSoftmaxBackwardThreads / kWarpSize];
+  const size_t offset = static_cast<size_t>(blockIdx.x) * cols;
+  const int lane = threadIdx.x % kWarpSize;
+  const int warp = threadIdx.x / kWarpSize;
+
+  float dot = 0.f;
+  for (int j = threadIdx.x; j < cols; j += blockDim.x) dot += y[offset + j] * dy[offset + j];
+  dot = warp_sum(dot);
+  if (lane == 0) partial[warp] = dot;
+  __syncthreads();
+  float row_dot = 0.f;
+  for (int w = 0; w < static_cast<int>(blockDim.x) / kWarpSize; ++w) row_dot += partial[w];
+
+  for (int j = threadIdx.x; j < cols; j += blockDim.x)
+    dx[offset + j] = y[offset + j] * (dy[offset + j] - row_dot);
+}
+
+inline LaunchConfig softmax_backward_config(int rows, int /*cols*/) {
+  return {dim3(rows), dim3(kSoftmaxBackwardThreads), 0};
+}
+
+}  // namespace mt

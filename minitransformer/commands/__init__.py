@@ -1,0 +1,1 @@
+"""One module per `minitransformer <command>`; see minitransformer/cli.py."""

@@ -1,0 +1,1 @@
+"""Data: corpora, tokenisation, labelled sets, batches for pre-training and fine-tuning."""

@@ -1,0 +1,1 @@
+"""Models built only from minitransformer.nn: BERT, GPT, CNN, word2vec."""

@@ -1,0 +1,1 @@
+"""Training loops, checkpoints (safetensors) and multi-process (DDP) training."""
