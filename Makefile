@@ -2,6 +2,7 @@
 #   make demo       set up, build, run the main job
 #   make test       set up, build, run the test suite without the `slow` tests
 #   make test-all   the same with the `slow` tests
+#   make test-tsan  the CUDA kernels under ThreadSanitizer, through the CUDA emulator
 #   make bench      the kernel benchmarks (results in bench/results/)
 
 PYTHON_SYSTEM ?= python3
@@ -17,7 +18,7 @@ export MAX_JOBS ?= 2
 
 BUILD_INPUTS := setup.py pyproject.toml $(shell find csrc -type f 2>/dev/null)
 
-.PHONY: demo test test-all bench setup build data clean
+.PHONY: demo test test-all test-tsan bench setup build data clean
 
 demo: build data
 	$(PY) -m minitransformer.cli demo
@@ -27,6 +28,11 @@ test: build data
 
 test-all: build data
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The CUDA kernels under ThreadSanitizer (emulator, threads scheduler): no race on the real kernels, a
+# race reported on a broken one (tests/tsan/run.sh). Needs only g++; about 15 s.
+test-tsan:
+	@bash tests/tsan/run.sh
 
 bench: build
 	$(PY) bench/softmax.py

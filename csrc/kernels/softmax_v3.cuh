@@ -82,9 +82,10 @@ __global__ void softmax_v3_kernel(const float* __restrict__ x, float* __restrict
   MaxSum total{-INFINITY, 0.f};
   for (int w = 0; w < warps; ++w) total = combine(total, {warp_max[w], warp_sum[w]});
 
-  // Pass 2: write. A row of all -inf has sum 0: defined as zeros.
-  const float row_max = total.max;
-  const float inv_sum = total.sum > 0.f ? 1.f / total.sum : 0.f;
+  // Pass 2: write. A row of all -inf has max -inf (exp(-inf - -inf) would be NaN): defined as zeros.
+  const bool empty_row = total.max == -INFINITY;
+  const float row_max = empty_row ? 0.f : total.max;
+  const float inv_sum = empty_row ? 0.f : 1.f / total.sum;
   if (vectorised) {
     const float4* x4 = reinterpret_cast<const float4*>(x_row);
     float4* y4 = reinterpret_cast<float4*>(y_row);

@@ -1,0 +1,64 @@
+// Glue between torch ops and the emulator, shared by every csrc/emu/<op>.cpp: the `order`, `seed` and
+// `scheduler` arguments, tensor checks, and a launch that turns emu::Error into a Python RuntimeError.
+//
+// Usage (see softmax.cpp):
+//   #include "emu/launch.h"                        // first: torch headers come before the CUDA macros
+//   #include "kernels/my_kernel.cuh"
+//   const emu::Options options = mt::emulated::parse_options(op, order, seed, scheduler);
+//   MT_EMU_LAUNCH(options, my_kernel_config(n), my_kernel, x_ptr, y_ptr, n);
+#pragma once
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#ifndef MT_EMULATED
+#define MT_EMULATED 1
+#endif
+#include "kernels/common.cuh"
+
+namespace mt::emulated {
+
+inline emu::Options parse_options(const char* op, const std::string& order, int64_t seed,
+                                  const std::string& scheduler) {
+  emu::Options options;
+  if (order == "forward") options.order = emu::Order::forward;
+  else if (order == "reverse") options.order = emu::Order::reverse;
+  else if (order == "shuffle") options.order = emu::Order::shuffle;
+  else TORCH_CHECK(false, op, ": order must be 'forward', 'reverse' or 'shuffle', got '", order, "'");
+  if (scheduler == "fibers") options.scheduler = emu::SchedulerKind::fibers;
+  else if (scheduler == "threads") options.scheduler = emu::SchedulerKind::threads;
+  else TORCH_CHECK(false, op, ": scheduler must be 'fibers' or 'threads', got '", scheduler, "'");
+  TORCH_CHECK(options.scheduler == emu::SchedulerKind::fibers || order == "forward", op,
+              ": order='", order, "' needs scheduler='fibers' (with threads the OS picks the order)");
+  options.seed = static_cast<uint64_t>(seed);
+  return options;
+}
+
+// The emulated kernels take float32 CPU tensors (the CUDA kernels are float-only).
+inline void check_float_cpu(const at::Tensor& t, const char* op, const char* name) {
+  TORCH_CHECK(t.device().is_cpu(), op, ": ", name,
+              " must be a CPU tensor (the emulator runs on the CPU), got ", t.device());
+  TORCH_CHECK(t.scalar_type() == at::kFloat, op, ": ", name,
+              " must be float32 (the CUDA kernels are float-only), got ", t.scalar_type());
+  TORCH_CHECK(t.numel() <= std::numeric_limits<int>::max(), op, ": ", name, " has too many elements (",
+              t.numel(), ") for 32-bit indexing");
+}
+
+template <typename... Params, typename... Args>
+void launch(const char* kernel_name, emu::Options options, const LaunchConfig& config,
+            void (*kernel)(Params...), Args... args) {
+  options.kernel_name = kernel_name;
+  try {
+    emu::launch(options, config.grid, config.block, config.shared_bytes, kernel, args...);
+  } catch (const emu::Error& error) {
+    TORCH_CHECK(false, "emulated CUDA kernel ", error.what());
+  }
+}
+
+}  // namespace mt::emulated
+
+// MT_EMU_LAUNCH(options, config, kernel, args...): kernel<<<config>>>(args...) on the CPU, named in errors.
+#define MT_EMU_LAUNCH(options, config, kernel, ...) \
+  ::mt::emulated::launch(#kernel, options, config, kernel, __VA_ARGS__)

@@ -1,0 +1,74 @@
+// The CUDA softmax ladder (csrc/kernels/softmax_v*.cuh) and its backward, run on CPU tensors by the
+// emulator: the ops emulated_softmax and emulated_softmax_backward. The kernels are the very sources
+// nvcc compiles for the GPU; here g++ compiles them against csrc/emu/cuda_emu.h. A template for the
+// glue of any other kernel: checks, the (rows, cols) view, one MT_EMU_LAUNCH.
+#include "emu/launch.h"  // first: it includes the torch headers before the CUDA macros
+
+#include <torch/library.h>
+
+#include "kernels/softmax_backward.cuh"
+#include "kernels/softmax_v1.cuh"
+#include "kernels/softmax_v2.cuh"
+#include "kernels/softmax_v3.cuh"
+#include "softmax_args.h"
+
+namespace mt::emulated {
+namespace {
+
+constexpr int64_t kVersions = 3;
+
+at::Tensor softmax(const at::Tensor& x, int64_t dim, int64_t version, c10::string_view order, int64_t seed,
+                   c10::string_view scheduler) {
+  const char* op = "minitransformer::emulated_softmax";
+  dim = checked_softmax_dim(x, dim, op);
+  check_float_cpu(x, op, "x");
+  TORCH_CHECK(version >= 1 && version <= kVersions, op, ": version must be in 1..", kVersions, ", got ",
+              version);
+  const emu::Options options = parse_options(op, std::string(order), seed, std::string(scheduler));
+  const at::Tensor rows_layout = as_rows(x, dim);  // (rows, cols)
+  at::Tensor y = at::empty_like(rows_layout);
+  if (x.numel() == 0) return from_rows(y, dim);
+  const int cols = static_cast<int>(rows_layout.size(-1));
+  const int rows = static_cast<int>(rows_layout.numel() / cols);
+  const float* in = rows_layout.const_data_ptr<float>();
+  float* out = y.mutable_data_ptr<float>();
+  switch (version) {
+    case 1:
+      MT_EMU_LAUNCH(options, softmax_v1_config(rows, cols), softmax_v1_kernel, in, out, rows, cols);
+      break;
+    case 2:
+      MT_EMU_LAUNCH(options, softmax_v2_config(rows, cols), softmax_v2_kernel, in, out, rows, cols);
+      break;
+    default:
+      MT_EMU_LAUNCH(options, softmax_v3_config(rows, cols), softmax_v3_kernel, in, out, rows, cols);
+  }
+  return from_rows(y, dim);
+}
+
+at::Tensor softmax_backward(const at::Tensor& y, const at::Tensor& grad_y, int64_t dim,
+                            c10::string_view order, int64_t seed, c10::string_view scheduler) {
+  const char* op = "minitransformer::emulated_softmax_backward";
+  dim = checked_softmax_dim(y, dim, op);
+  check_same_layout(y, grad_y, op, "y", "grad_y");
+  check_float_cpu(y, op, "y");
+  const emu::Options options = parse_options(op, std::string(order), seed, std::string(scheduler));
+  const at::Tensor y_rows = as_rows(y, dim);       // (rows, cols)
+  const at::Tensor dy_rows = as_rows(grad_y, dim);  // (rows, cols)
+  at::Tensor dx = at::empty_like(y_rows);
+  if (y.numel() == 0) return from_rows(dx, dim);
+  const int cols = static_cast<int>(y_rows.size(-1));
+  const int rows = static_cast<int>(y_rows.numel() / cols);
+  MT_EMU_LAUNCH(options, softmax_backward_config(rows, cols), softmax_backward_kernel,
+                y_rows.const_data_ptr<float>(), dy_rows.const_data_ptr<float>(), dx.mutable_data_ptr<float>(),
+                rows, cols);
+  return from_rows(dx, dim);
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(minitransformer, CPU, m) {
+  m.impl("emulated_softmax", &softmax);
+  m.impl("emulated_softmax_backward", &softmax_backward);
+}
+
+}  // namespace mt::emulated

@@ -1,0 +1,68 @@
+// The test kernels by name, each with its launch configuration (tests only). Shared by the ctypes
+// library the pytest tests load (capi.cpp) and the ThreadSanitizer driver (tests/tsan/driver.cpp).
+#pragma once
+#define MT_EMULATED 1
+#include <cstring>
+#include <functional>
+
+#include "checks.cuh"
+#include "kernels/softmax_backward.cuh"
+#include "kernels/softmax_v1.cuh"
+#include "kernels/softmax_v2.cuh"
+#include "kernels/softmax_v3.cuh"
+#include "softmax_early_return.cuh"
+#include "softmax_missing_barrier.cuh"
+#include "softmax_wrong_lane.cuh"
+
+namespace mt::test_kernels {
+
+using Kernel = void (*)(const float*, float*, int, int);
+using Config = LaunchConfig (*)(int rows, int cols);
+
+struct Entry {
+  const char* name;
+  Kernel kernel;
+  Config config;
+};
+
+inline LaunchConfig block_of(int threads, size_t shared) { return {dim3(1), dim3(threads), shared}; }
+
+inline const Entry kEntries[] = {
+    {"softmax_v1", softmax_v1_kernel, softmax_v1_config},
+    {"softmax_v2", softmax_v2_kernel, softmax_v2_config},
+    {"softmax_v3", softmax_v3_kernel, softmax_v3_config},
+    {"softmax_missing_barrier", broken::softmax_missing_barrier_kernel,
+     broken::softmax_missing_barrier_config},
+    {"softmax_early_return", broken::softmax_early_return_kernel, broken::softmax_early_return_config},
+    {"softmax_wrong_lane", broken::softmax_wrong_lane_kernel, broken::softmax_wrong_lane_config},
+    {"divergent_barrier", checks::divergent_barrier_kernel, [](int, int) { return block_of(64, 0); }},
+    {"barrier_after_return", checks::barrier_after_return_kernel, [](int, int) { return block_of(64, 0); }},
+    {"absent_lane", checks::absent_lane_kernel, [](int, int) { return block_of(16, 0); }},
+    {"read_outside_mask", checks::read_outside_mask_kernel, [](int, int) { return block_of(32, 0); }},
+    {"deadlock", checks::deadlock_kernel, [](int, int) { return block_of(64, 0); }},
+    {"own_lane_outside_mask", checks::own_lane_outside_mask_kernel, [](int, int) { return block_of(32, 0); }},
+    {"bad_width", checks::bad_width_kernel, [](int, int) { return block_of(32, 0); }},
+    {"oversized_block", checks::bad_width_kernel, [](int, int) { return block_of(2048, 0); }},
+    {"read_unwritten_dynamic", checks::read_unwritten_dynamic_kernel,
+     [](int, int) { return block_of(64, 64 * sizeof(float)); }},
+    {"read_unwritten_static", checks::read_unwritten_static_kernel, [](int, int) { return block_of(64, 0); }},
+    {"intrinsics", checks::intrinsics_kernel, [](int, int cols) { return block_of(cols, 0); }},
+};
+
+inline const Entry* find(const char* name) {
+  for (const Entry& entry : kEntries)
+    if (std::strcmp(entry.name, name) == 0) return &entry;
+  return nullptr;
+}
+
+// Launch kernel `name` on x -> y; throws emu::Error.
+inline void run(const char* name, const emu::Options& options, const float* x, float* y, int rows, int cols) {
+  const Entry* entry = find(name);
+  if (entry == nullptr) throw emu::Error(std::string("unknown test kernel ") + name);
+  emu::Options named = options;
+  named.kernel_name = entry->name;
+  const LaunchConfig config = entry->config(rows, cols);
+  emu::launch(named, config.grid, config.block, config.shared_bytes, entry->kernel, x, y, rows, cols);
+}
+
+}  // namespace mt::test_kernels
