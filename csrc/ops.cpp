@@ -16,4 +16,24 @@ TORCH_LIBRARY(minitransformer, m) {
   m.def("softmax_backward(Tensor y, Tensor grad_y, int dim) -> Tensor");
   // One rung of the CUDA softmax ladder (csrc/kernels/softmax_v*.cuh), chosen by number.
   m.def("softmax_kernel(Tensor x, int dim, int version) -> Tensor");
+  // The same CUDA kernels run on CPU tensors by the emulator (issue 3, csrc/emu/): order "forward" |
+  // "reverse" | "shuffle" (seeded) is the fibers' resume order; scheduler "fibers" | "threads".
+  m.def("emulated_softmax(Tensor x, int dim, int version, str order, int seed, str scheduler) -> Tensor");
+  m.def("emulated_softmax_backward(Tensor y, Tensor grad_y, int dim, str order, int seed, str scheduler) "
+        "-> Tensor");
+  // Fused attention (issue 4): q (B, H, N_q, D), k and v (B, H, N_k, D), key_padding_mask (B, N_k) bool
+  // with True = masked; returns (out, lse). CPU: tiled BLAS + at::vec; CUDA: the best kernel.
+  m.def("attention_forward(Tensor q, Tensor k, Tensor v, bool causal, Tensor? key_padding_mask, "
+        "float? scale) -> (Tensor, Tensor)");
+  m.def("attention_backward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor grad_out, "
+        "bool causal, Tensor? key_padding_mask, float? scale) -> (Tensor, Tensor, Tensor)");
+  // One rung of the CUDA attention ladder (csrc/kernels/attention_v*.cuh), chosen by number.
+  m.def("attention_kernel(Tensor q, Tensor k, Tensor v, bool causal, Tensor? key_padding_mask, "
+        "float? scale, int version) -> (Tensor, Tensor)");
+  // The attention ladder and its backward kernel run on CPU tensors by the emulator (csrc/emu/).
+  m.def("emulated_attention_forward(Tensor q, Tensor k, Tensor v, bool causal, Tensor? key_padding_mask, "
+        "float? scale, int version, str order, int seed, str scheduler) -> (Tensor, Tensor)");
+  m.def("emulated_attention_backward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, "
+        "Tensor grad_out, bool causal, Tensor? key_padding_mask, float? scale, str order, int seed, "
+        "str scheduler) -> (Tensor, Tensor, Tensor)");
 }

@@ -6,10 +6,12 @@ run on the CPU by csrc/emu/), ``"reference"`` (hand-written torch) and ``"torch"
 
 from minitransformer.ops import softmax as _softmax_module
 from minitransformer.ops._extension import HAS_CUDA_KERNELS
+from minitransformer.ops.attention import CUDA_VERSIONS as _ATTENTION_VERSIONS, attention
 from minitransformer.ops.softmax import softmax
 
 _CUDA_VERSIONS = {
     "softmax": _softmax_module.CUDA_VERSIONS,
+    "attention": _ATTENTION_VERSIONS,
 }
 
 
@@ -20,4 +22,4 @@ def kernel_versions(op):
     return _CUDA_VERSIONS[op]
 
 
-__all__ = ["HAS_CUDA_KERNELS", "kernel_versions", "softmax"]
+__all__ = ["HAS_CUDA_KERNELS", "attention", "kernel_versions", "softmax"]

@@ -1,0 +1,157 @@
+// Flash attention backward on the CPU (Dao et al., "FlashAttention-2", 2023, Algorithm 2).
+//
+// With P = exp(scale S - lse) recomputed tile by tile from the saved logsumexp (no N x N matrix kept
+// from the forward):
+//
+//   dV  = P^T dO          dP = dO V^T          Delta_i = rowsum(dO_i * O_i)
+//   dS  = P * (dP - Delta) * scale             dQ = dS K          dK = dS^T Q
+//
+// at::parallel_for runs over (batch, head): one task owns its head's dQ, dK and dV, so the five tile
+// GEMMs accumulate in place with no atomics or reduction. Inside, query blocks form the outer loop and
+// key blocks the inner one; causal masking skips key blocks right of the diagonal. Rows whose keys are
+// all masked (lse = -inf) have P = 0 and so contribute nothing.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+
+#include <tuple>
+
+#include "attention_args.h"
+#include "cpu/attention_tiles.h"
+
+namespace mt::cpu::attention {
+namespace {
+
+// Tile sizes, measured best on our 2-core VMs (two q_block x kv_block tiles per thread: P and dS).
+constexpr int64_t kQueryBlock = 128;
+constexpr int64_t kKeyBlock = 256;
+
+template <typename T>
+struct BackwardArgs {
+  at::Tensor q, k, v, out, lse, grad_out, grad_q, grad_k, grad_v, bias;
+  bool causal;
+  T scale;
+};
+
+// row[j] = exp(row[j] * scale + bias[j] - lse) for j < n (the probabilities P of one tile row).
+template <typename T>
+void probabilities_row(T* row, int64_t n, T scale, const T* bias, T lse) {
+  using Vec = Vectorized<T>;
+  const Vec scale_vec(scale), lse_vec(lse);
+  int64_t j = 0;
+  for (; j + Vec::size() <= n; j += Vec::size()) {
+    Vec x = Vec::loadu(row + j) * scale_vec - lse_vec;
+    if (bias) x = x + Vec::loadu(bias + j);
+    x.exp_u20().store(row + j);
+  }
+  for (; j < n; ++j) row[j] = std::exp(row[j] * scale + (bias ? bias[j] : T(0)) - lse);
+}
+
+// grad[j] = p[j] * (grad[j] - delta) * scale for j < n: turns dP into dS in place.
+template <typename T>
+void score_grad_row(const T* p, T* grad, int64_t n, T delta, T scale) {
+  using Vec = Vectorized<T>;
+  const Vec delta_vec(delta), scale_vec(scale);
+  int64_t j = 0;
+  for (; j + Vec::size() <= n; j += Vec::size())
+    (Vec::loadu(p + j) * (Vec::loadu(grad + j) - delta_vec) * scale_vec).store(grad + j);
+  for (; j < n; ++j) grad[j] = p[j] * (grad[j] - delta) * scale;
+}
+
+template <typename T>
+T dot(const T* a, const T* b, int64_t n) {
+  using Vec = Vectorized<T>;
+  Vec acc(T(0));
+  int64_t j = 0;
+  for (; j + Vec::size() <= n; j += Vec::size()) acc = at::vec::fmadd(Vec::loadu(a + j), Vec::loadu(b + j), acc);
+  T sum = at::vec::vec_reduce_all<T>([](const Vec& x, const Vec& y) { return x + y; }, acc);
+  for (; j < n; ++j) sum += a[j] * b[j];
+  return sum;
+}
+
+// All gradients of head (b, h). Scratch: probs and grads tiles (q_block x kv_block) and delta (q_block).
+template <typename T>
+void backward_head(const BackwardArgs<T>& a, int64_t b, int64_t h, int64_t q_block, int64_t kv_block,
+                   T* probs, T* grads, T* delta) {
+  constexpr T kNegInf = -std::numeric_limits<T>::infinity();
+  const int64_t n_q = a.q.size(2), n_k = a.k.size(2), dim = a.q.size(3);
+  const HeadView<T> q = head_view<T>(a.q, b, h), k = head_view<T>(a.k, b, h),
+                    v = head_view<T>(a.v, b, h), out = head_view<T>(a.out, b, h),
+                    d_out = head_view<T>(a.grad_out, b, h), dq = head_view<T>(a.grad_q, b, h),
+                    dk = head_view<T>(a.grad_k, b, h), dv = head_view<T>(a.grad_v, b, h);
+  const T* lse = data<T>(a.lse) + (b * a.q.size(1) + h) * n_q;
+  const T* bias = a.bias.defined() ? data<T>(a.bias) + b * n_k : nullptr;
+  std::fill(dq.ptr, dq.ptr + n_q * dim, T(0));  // grads are contiguous (B, H, N, D): one head per slab
+  std::fill(dk.ptr, dk.ptr + n_k * dim, T(0));
+  std::fill(dv.ptr, dv.ptr + n_k * dim, T(0));
+
+  for (int64_t q_start = 0; q_start < n_q; q_start += q_block) {
+    const int64_t q_len = std::min(q_block, n_q - q_start);
+    for (int64_t r = 0; r < q_len; ++r) delta[r] = dot(d_out.row(q_start + r), out.row(q_start + r), dim);
+    const int64_t kv_end = a.causal ? std::min(n_k, q_start + q_len) : n_k;
+    for (int64_t kv_start = 0; kv_start < kv_end; kv_start += kv_block) {
+      const int64_t kv_len = std::min(kv_block, kv_end - kv_start);  // causal: clipped at the diagonal
+      gemm_abt<T>(q_len, kv_len, dim, q.row(q_start), q.ld, k.row(kv_start), k.ld, T(0), probs, kv_len);
+      for (int64_t r = 0; r < q_len; ++r) {
+        T* p = probs + r * kv_len;  // (kv_len,)
+        const T row_lse = lse[q_start + r];
+        const int64_t visible = row_lse == kNegInf ? 0 : visible_keys(a.causal, q_start + r, kv_start, kv_len);
+        probabilities_row(p, visible, a.scale, bias ? bias + kv_start : nullptr, row_lse);
+        std::fill(p + visible, p + kv_len, T(0));
+      }
+      // dV_c += P^T dO_b
+      gemm_atb<T>(kv_len, dim, q_len, probs, kv_len, d_out.row(q_start), d_out.ld, T(1), dv.row(kv_start), dv.ld);
+      // dP = dO_b V_c^T, then dS = P (dP - Delta) scale in place
+      gemm_abt<T>(q_len, kv_len, dim, d_out.row(q_start), d_out.ld, v.row(kv_start), v.ld, T(0), grads, kv_len);
+      for (int64_t r = 0; r < q_len; ++r)
+        score_grad_row(probs + r * kv_len, grads + r * kv_len, kv_len, delta[r], a.scale);
+      // dQ_b += dS K_c,  dK_c += dS^T Q_b
+      gemm_ab<T>(q_len, dim, kv_len, grads, kv_len, k.row(kv_start), k.ld, T(1), dq.row(q_start), dq.ld);
+      gemm_atb<T>(kv_len, dim, q_len, grads, kv_len, q.row(q_start), q.ld, T(1), dk.row(kv_start), dk.ld);
+    }
+  }
+}
+
+template <typename T>
+void backward(const BackwardArgs<T>& a) {
+  const int64_t batch = a.q.size(0), heads = a.q.size(1);
+  const int64_t q_block = std::min(kQueryBlock, a.q.size(2)), kv_block = std::min(kKeyBlock, a.k.size(2));
+  const int64_t per_thread = 2 * q_block * kv_block + q_block;  // probs, grads, delta
+  at::Tensor scratch = at::empty({at::get_num_threads(), per_thread}, a.q.options());
+  at::parallel_for(0, batch * heads, 1, [&](int64_t begin, int64_t end) {
+    T* probs = scratch.data_ptr<T>() + at::get_thread_num() * per_thread;
+    for (int64_t task = begin; task < end; ++task)
+      backward_head(a, task / heads, task % heads, q_block, kv_block, probs, probs + q_block * kv_block,
+                    probs + 2 * q_block * kv_block);
+  });
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> attention_backward(
+    const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& out,
+    const at::Tensor& lse, const at::Tensor& grad_out, bool causal,
+    const std::optional<at::Tensor>& key_padding_mask, std::optional<double> scale) {
+  const char* op = "minitransformer::attention_backward";
+  check_attention_inputs(q, k, v, key_padding_mask, op);
+  check_attention_backward_inputs(q, out, lse, grad_out, op);
+  TORCH_CHECK(q.scalar_type() == at::kFloat || q.scalar_type() == at::kDouble, op,
+              ": q must be float32 or float64 on the CPU, got ", q.scalar_type());
+  TORCH_CHECK(lse.scalar_type() == q.scalar_type(), op, ": lse must have q's dtype ", q.scalar_type(),
+              " on the CPU, got ", lse.scalar_type());
+  const auto options = q.options().memory_format(at::MemoryFormat::Contiguous);
+  at::Tensor grad_q = at::empty(q.sizes(), options);
+  at::Tensor grad_k = at::empty(k.sizes(), options), grad_v = at::empty(v.sizes(), options);
+  if (q.numel() == 0 || k.numel() == 0) return {grad_q.zero_(), grad_k.zero_(), grad_v.zero_()};
+  AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "attention_backward", [&] {
+    backward<scalar_t>({rows_contiguous(q), rows_contiguous(k), rows_contiguous(v), rows_contiguous(out),
+                        lse.contiguous(), rows_contiguous(grad_out), grad_q, grad_k, grad_v,
+                        key_bias(key_padding_mask, q.scalar_type()), causal,
+                        static_cast<scalar_t>(attention_scale(q, scale))});
+  });
+  return {grad_q, grad_k, grad_v};
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(minitransformer, CPU, m) { m.impl("attention_backward", &attention_backward); }
+
+}  // namespace mt::cpu::attention

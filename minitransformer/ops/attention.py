@@ -1,0 +1,172 @@
+"""Fused (flash) attention as custom ops: ``torch.ops.minitransformer.attention_*`` and their Python face.
+
+Scaled dot-product attention (Vaswani et al. 2017, eq. 1) computed the FlashAttention way (Dao et al.
+2022; Dao 2023, "FlashAttention-2"): tile by tile with an online softmax, never materialising the
+N_q x N_k matrix, saving only the row logsumexp for the backward:
+
+    S = scale * Q K^T (+ masks),   lse = logsumexp_rows(S),   out = exp(S - lse) V
+
+Shapes: q (B, H, N_q, D), k and v (B, H, N_k, D); ``key_padding_mask`` (B, N_k) bool, **True = masked**
+(a padding key no query sees); ``causal=True`` lets query i see keys j <= i (top-left aligned, as
+``F.scaled_dot_product_attention(is_causal=True)``); ``scale`` defaults to 1/sqrt(D). A query whose
+keys are all masked gets output 0 and zero gradients (never NaN) — in every backend but ``"torch"``.
+
+Backends of :func:`attention`:
+
+* ``"fused"`` (default) — our op on q's device: tiled BLAS GEMMs + at::vec online softmax on the CPU
+  (csrc/cpu/attention_forward.cpp, float32/float64); the best CUDA kernel on the GPU (float32, float16,
+  bfloat16; D a multiple of 8 in 16..128), or rung ``version`` of the ladder (csrc/kernels/attention_v*.cuh);
+* ``"emulated"`` — CUDA kernel ``version`` run on float32 CPU tensors by the CUDA emulator (csrc/emu/);
+* ``"reference"`` — hand-written torch (scores, masked softmax, weighted sum), for reading;
+* ``"torch"`` — ``F.scaled_dot_product_attention``, the baseline.
+"""
+
+import torch
+import torch.nn.functional as F
+
+from minitransformer.ops import _extension  # noqa: F401  (registers torch.ops.minitransformer)
+
+CUDA_VERSIONS = (1, 2, 3)
+BACKENDS = ("fused", "emulated", "reference", "torch")
+
+_ops = torch.ops.minitransformer
+
+
+# --- fake (meta) kernels: shapes and dtypes only, for torch.compile and FakeTensor --------------------
+
+def _check_fake_inputs(op, q, k, v, key_padding_mask):
+    if q.dim() != 4 or k.dim() != 4:
+        raise RuntimeError(f"{op}: q and k must have shape (B, H, N, D), got {tuple(q.shape)} and {tuple(k.shape)}")
+    if k.shape != v.shape:
+        raise RuntimeError(f"{op}: k and v must have the same shape, got {tuple(k.shape)} and {tuple(v.shape)}")
+    if q.shape[:2] != k.shape[:2] or q.shape[3] != k.shape[3]:
+        raise RuntimeError(f"{op}: q {tuple(q.shape)} and k {tuple(k.shape)} must agree in B, H and D")
+    if not (q.dtype == k.dtype == v.dtype):
+        raise RuntimeError(f"{op}: q, k and v must have the same dtype, got {q.dtype}, {k.dtype} and {v.dtype}")
+    if not (q.device == k.device == v.device):
+        raise RuntimeError(f"{op}: q, k and v must be on the same device, got {q.device}, {k.device} and {v.device}")
+    if key_padding_mask is not None and tuple(key_padding_mask.shape) != (k.shape[0], k.shape[2]):
+        raise RuntimeError(f"{op}: key_padding_mask must have shape (B, N_k) = {(k.shape[0], k.shape[2])}, "
+                           f"got {tuple(key_padding_mask.shape)}")
+
+
+def _lse_dtype(q):
+    return torch.float64 if q.dtype == torch.float64 else torch.float32
+
+
+def _forward_fake(op):
+    def fake(q, k, v, causal, key_padding_mask, scale, *options):
+        _check_fake_inputs(op, q, k, v, key_padding_mask)
+        out = torch.empty(q.shape, dtype=q.dtype, device=q.device)
+        return out, torch.empty(q.shape[:3], dtype=_lse_dtype(q), device=q.device)
+    return fake
+
+
+def _backward_fake(op):
+    def fake(q, k, v, out, lse, grad_out, causal, key_padding_mask, scale, *options):
+        _check_fake_inputs(op, q, k, v, key_padding_mask)
+        if out.shape != q.shape or grad_out.shape != q.shape:
+            raise RuntimeError(f"{op}: out and grad_out must have q's shape {tuple(q.shape)}")
+        return tuple(torch.empty(t.shape, dtype=t.dtype, device=t.device) for t in (q, k, v))
+    return fake
+
+
+for _name in ("attention_forward", "attention_kernel", "emulated_attention_forward"):
+    torch.library.register_fake(f"minitransformer::{_name}", _forward_fake(f"minitransformer::{_name}"))
+for _name in ("attention_backward", "emulated_attention_backward"):
+    torch.library.register_fake(f"minitransformer::{_name}", _backward_fake(f"minitransformer::{_name}"))
+
+
+# --- autograd: the backward is the attention_backward op (P recomputed from lse) ----------------------
+
+def _setup_context(ctx, inputs, output):
+    q, k, v, ctx.causal, key_padding_mask, ctx.scale, *ctx.options = inputs
+    out, lse = output
+    ctx.mark_non_differentiable(lse)
+    ctx.save_for_backward(q, k, v, out, lse, key_padding_mask)
+
+
+def _backward(ctx, grad_out, _grad_lse):
+    q, k, v, out, lse, key_padding_mask = ctx.saved_tensors
+    args = (q, k, v, out, lse, grad_out.contiguous(), ctx.causal, key_padding_mask, ctx.scale)
+    if ctx.options:  # emulated: (version, order, seed, scheduler); the backward kernel has no version
+        grads = _ops.emulated_attention_backward(*args, *ctx.options[1:])
+    else:
+        grads = _ops.attention_backward(*args)
+    return (*grads, None, None, None, *(None for _ in ctx.options))
+
+
+for _name in ("attention_forward", "attention_kernel", "emulated_attention_forward"):
+    torch.library.register_autograd(f"minitransformer::{_name}", _backward, setup_context=_setup_context)
+
+
+# --- the public function -----------------------------------------------------------------------------
+
+def allowed_keys(n_queries, n_keys, key_padding_mask=None, causal=False, device=None):
+    """Bool (B or 1, 1, N_q, N_k): True where query i may attend to key j."""
+    allowed = torch.ones(n_queries, n_keys, dtype=torch.bool, device=device)
+    if causal:
+        allowed = allowed.tril()  # j <= i, top-left aligned
+    allowed = allowed[None, None]  # (1, 1, N_q, N_k)
+    if key_padding_mask is not None:
+        allowed = allowed & ~key_padding_mask[:, None, None, :]  # (B, 1, N_q, N_k)
+    return allowed
+
+
+def reference_attention(q, k, v, *, causal=False, key_padding_mask=None, scale=None):
+    """Hand-written attention from torch tensor ops; rows with every key masked give zeros."""
+    scale = q.shape[-1] ** -0.5 if scale is None else scale
+    scores = scale * q @ k.transpose(-2, -1)  # (B, H, N_q, N_k)
+    allowed = allowed_keys(q.shape[2], k.shape[2], key_padding_mask, causal, q.device)
+    scores = scores.masked_fill(~allowed, float("-inf"))
+    row_max = scores.amax(-1, keepdim=True)
+    row_max = torch.where(torch.isneginf(row_max), torch.zeros_like(row_max), row_max)
+    weights = torch.exp(scores - row_max)  # masked entries: exp(-inf) = 0
+    row_sum = weights.sum(-1, keepdim=True)
+    weights = weights / torch.where(row_sum > 0, row_sum, torch.ones_like(row_sum))
+    return weights @ v  # (B, H, N_q, D)
+
+
+def _torch_attention(q, k, v, causal, key_padding_mask, scale):
+    if key_padding_mask is None:
+        return F.scaled_dot_product_attention(q, k, v, is_causal=causal, scale=scale)
+    allowed = allowed_keys(q.shape[2], k.shape[2], key_padding_mask, causal, q.device)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, scale=scale)
+
+
+def _check_args(q, k, v, key_padding_mask, backend, version):
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"attention: {name} must be a torch.Tensor, got {type(t).__name__}")
+    if key_padding_mask is not None and (not isinstance(key_padding_mask, torch.Tensor)
+                                         or key_padding_mask.dtype != torch.bool):
+        raise ValueError("attention: key_padding_mask must be a bool tensor (B, N_k) with True = masked")
+    if backend not in BACKENDS:
+        raise ValueError(f"attention: backend must be one of {BACKENDS}, got {backend!r}")
+    if version is not None and version not in CUDA_VERSIONS:
+        raise ValueError(f"attention: version must be one of {CUDA_VERSIONS} or None, got {version!r}")
+
+
+def attention(q, k, v, *, causal=False, key_padding_mask=None, scale=None, backend="fused", version=None,
+              order="forward", seed=0, scheduler="fibers"):
+    """Scaled dot-product attention of q (B, H, N_q, D) over k, v (B, H, N_k, D) -> (B, H, N_q, D).
+
+    ``backend`` and the masks: see the module docstring. ``version`` picks a rung of the CUDA ladder
+    (``kernel_versions("attention")``) for ``"fused"`` on CUDA tensors and for ``"emulated"`` (default:
+    the best); ``order``, ``seed`` and ``scheduler`` are the emulator's options (ops/emulated.py).
+    """
+    _check_args(q, k, v, key_padding_mask, backend, version)
+    scale = None if scale is None else float(scale)
+    if backend == "torch":
+        return _torch_attention(q, k, v, causal, key_padding_mask, scale)
+    if backend == "reference":
+        return reference_attention(q, k, v, causal=causal, key_padding_mask=key_padding_mask, scale=scale)
+    if backend == "emulated":
+        return _ops.emulated_attention_forward(q, k, v, causal, key_padding_mask, scale,
+                                               version or CUDA_VERSIONS[-1], order, seed, scheduler)[0]
+    if version is None:
+        return _ops.attention_forward(q, k, v, causal, key_padding_mask, scale)[0]
+    if not q.is_cuda:
+        raise ValueError(f"attention: version={version} selects a CUDA kernel but q is on {q.device}; "
+                         "use backend='emulated' to run that kernel on the CPU")
+    return _ops.attention_kernel(q, k, v, causal, key_padding_mask, scale, version)[0]

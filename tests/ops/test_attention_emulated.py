@@ -1,0 +1,111 @@
+"""Every CUDA attention kernel (csrc/kernels/attention_*.cuh), run by the CUDA emulator on the CPU in
+every resume order, against the NumPy float64 reference."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from minitransformer import ops
+from minitransformer.reference.attention import attention_backward, attention_forward
+
+_ops = torch.ops.minitransformer
+ORDERS = ("forward", "reverse", "shuffle")
+TOLERANCE = 2e-6  # float32 kernels against float64, relative to the norm of the result
+
+
+def relative_error(got, expected):
+    got, expected = np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    return np.linalg.norm(got - expected) / max(np.linalg.norm(expected), 1.0)
+
+
+def make_case(batch, heads, n_q, n_k, dim, seed, masked, causal):
+    gen = torch.Generator().manual_seed(seed)
+    q, k, v = (torch.randn(batch, heads, n, dim, generator=gen) for n in (n_q, n_k, n_k))
+    mask = torch.rand(batch, n_k, generator=gen) < 0.3 if masked else None
+    if mask is not None and batch > 1:
+        mask[-1] = True  # the last batch row has every key masked
+    arrays = [t.double().numpy() for t in (q, k, v)]
+    mask_np = None if mask is None else mask.numpy()
+    ref_out, ref_lse = attention_forward(*arrays, causal, mask_np)
+    return q, k, v, mask, arrays, mask_np, ref_out, ref_lse
+
+
+# 37 x 45 with D = 24: ragged against the 32-row / 32-key tiles, D not a power of two; 70 keys: 3 tiles.
+CASES = [(1, 2, 37, 45, 24, True, True), (2, 1, 33, 70, 16, False, True), (1, 1, 1, 1, 8, True, False),
+         (2, 2, 9, 5, 40, False, False)]
+
+
+@pytest.mark.parametrize("version", ops.kernel_versions("attention"))
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("case", CASES)
+def test_forward_of_every_version_in_every_order(version, order, case):
+    *shape, causal, masked = case
+    q, k, v, mask, _, _, ref_out, ref_lse = make_case(*shape, seed=version, masked=masked, causal=causal)
+    out, lse = _ops.emulated_attention_forward(q, k, v, causal, mask, None, version, order, 7, "fibers")
+    assert torch.isfinite(out).all()
+    assert relative_error(out, ref_out) < TOLERANCE
+    np.testing.assert_array_equal(np.isneginf(lse.numpy()), np.isneginf(ref_lse))
+    finite = np.isfinite(ref_lse)
+    assert relative_error(lse.numpy()[finite], ref_lse[finite]) < TOLERANCE
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("case", CASES)
+def test_backward_kernels_in_every_order(order, case):
+    *shape, causal, masked = case
+    q, k, v, mask, arrays, mask_np, ref_out, ref_lse = make_case(*shape, seed=11, masked=masked, causal=causal)
+    out, lse = _ops.emulated_attention_forward(q, k, v, causal, mask, None, 3, order, 3, "fibers")
+    grad_out = torch.randn_like(out)
+    grads = _ops.emulated_attention_backward(q, k, v, out, lse, grad_out, causal, mask, None, order, 3, "fibers")
+    expected = attention_backward(*arrays, ref_out, ref_lse, grad_out.double().numpy(), causal, mask_np)
+    for got, ref in zip(grads, expected):
+        assert torch.isfinite(got).all()
+        assert relative_error(got, ref) < TOLERANCE
+
+
+@settings(max_examples=8)
+@given(st.integers(1, 40), st.integers(1, 40), st.sampled_from([8, 16, 24, 64]), st.booleans(), st.booleans(),
+       st.integers(0, 100))
+def test_best_version_on_random_shapes_with_autograd(n_q, n_k, dim, causal, masked, seed):
+    q, k, v, mask, arrays, mask_np, ref_out, ref_lse = make_case(1, 2, n_q, n_k, dim, seed, masked, causal)
+    leaves = [t.requires_grad_() for t in (q, k, v)]
+    out = ops.attention(*leaves, causal=causal, key_padding_mask=mask, backend="emulated", order="shuffle",
+                        seed=seed)
+    grad_out = torch.randn_like(out)
+    out.backward(grad_out)
+    assert relative_error(out.detach(), ref_out) < TOLERANCE
+    expected = attention_backward(*arrays, ref_out, ref_lse, grad_out.double().numpy(), causal, mask_np)
+    for leaf, ref in zip(leaves, expected):
+        assert relative_error(leaf.grad, ref) < TOLERANCE
+
+
+def test_thread_scheduler_runs_the_best_version():
+    q, k, v, mask, _, _, ref_out, _ = make_case(1, 1, 20, 40, 16, seed=5, masked=True, causal=True)
+    out, _ = _ops.emulated_attention_forward(q, k, v, True, mask, None, 3, "forward", 0, "threads")
+    assert relative_error(out, ref_out) < TOLERANCE
+
+
+def test_emulated_inputs_are_checked():
+    q = torch.randn(1, 1, 4, 8)
+    with pytest.raises(RuntimeError, match="float32"):
+        _ops.emulated_attention_forward(q.double(), q.double(), q.double(), False, None, None, 3, "forward", 0,
+                                        "fibers")
+    wide = torch.randn(1, 1, 4, 136)
+    with pytest.raises(RuntimeError, match="head dimension D must be at most 128"):
+        _ops.emulated_attention_forward(wide, wide, wide, False, None, None, 3, "forward", 0, "fibers")
+    with pytest.raises(RuntimeError, match="version must be in 1..3"):
+        _ops.emulated_attention_forward(q, q, q, False, None, None, 4, "forward", 0, "fibers")
+    with pytest.raises(RuntimeError, match="order must be"):
+        _ops.emulated_attention_forward(q, q, q, False, None, None, 3, "sideways", 0, "fibers")
+
+
+def test_opcheck_of_the_emulated_ops():
+    q, k, v, mask, *_ = make_case(1, 2, 9, 11, 8, seed=2, masked=True, causal=False)
+    for requires_grad in (False, True):
+        args = [t.clone().requires_grad_(requires_grad) for t in (q, k, v)]
+        torch.library.opcheck(_ops.emulated_attention_forward, (*args, True, mask, None, 2, "reverse", 0, "fibers"))
+    out, lse = _ops.emulated_attention_forward(q, k, v, True, mask, None, 3, "forward", 0, "fibers")
+    torch.library.opcheck(_ops.emulated_attention_backward,
+                          (q, k, v, out, lse, torch.randn_like(out), True, mask, None, "shuffle", 4, "fibers"))
