@@ -2,6 +2,7 @@
 
 Profiles (choose with HYPOTHESIS_PROFILE): ``ci`` (default: bounded, derandomised so failures reproduce,
 no deadline) and ``dev`` (more examples, random). Tests marked ``cuda`` are skipped without a GPU.
+The module, optimizer, model and training tests run on one intra-op thread (see ``_one_thread``).
 """
 
 import os
@@ -15,6 +16,22 @@ settings.register_profile("ci", max_examples=20, deadline=None, derandomize=True
 settings.register_profile("dev", max_examples=100, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# Test folders whose tensors are tiny: there one intra-op thread is several times faster than two on a
+# loaded 2-core machine (OpenMP start-up and spinning dominate). The kernel tests (ops/, emu/) keep every
+# thread, so at::parallel_for's split is exercised.
+ONE_THREAD_FOLDERS = {"nn", "optim", "models", "train"}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread(request):
+    if request.node.path.parent.name not in ONE_THREAD_FOLDERS:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,0 +1,50 @@
+"""Transformer encoder layer (Vaswani et al. 2017, section 3.1), post-norm or pre-norm.
+
+Post-norm (the original, BERT; ``norm_first=False``):
+    x = LayerNorm(x + Dropout(SelfAttention(x)));   x = LayerNorm(x + Dropout(FFN(x)))
+Pre-norm (GPT-2, Xiong et al. 2020 "On Layer Normalization in the Transformer Architecture";
+``norm_first=True``):
+    x = x + Dropout(SelfAttention(LayerNorm(x)));   x = x + Dropout(FFN(LayerNorm(x)))
+
+Inputs (B, N, d_model); argument and sub-module names follow ``torch.nn.TransformerEncoderLayer``
+(batch_first=True): self_attn, linear1/linear2 (inside feed_forward), norm1, norm2, dropout1, dropout2.
+"""
+
+from torch import nn
+
+from minitransformer.nn._checks import check_tensor
+from minitransformer.nn.dropout import Dropout
+from minitransformer.nn.feedforward import FeedForward
+from minitransformer.nn.layernorm import LayerNorm
+from minitransformer.nn.multihead_attention import MultiHeadAttention
+
+
+class TransformerEncoderLayer(nn.Module):
+    """``dropout`` applies to the residual branches and the FFN hidden layer; ``attention_dropout`` (default:
+    ``dropout``) to the attention weights — set it to 0.0 for ``backend="fused"``, which has none. ``rotary``
+    adds RoPE to the self-attention. ``activation``: "relu" (torch's default), "gelu" or "gelu_tanh"."""
+
+    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu", layer_norm_eps=1e-5,
+                 norm_first=False, bias=True, attention_dropout=None, backend="reference", rotary=False):
+        super().__init__()
+        attention_dropout = dropout if attention_dropout is None else attention_dropout
+        self.self_attn = MultiHeadAttention(d_model, nhead, dropout=attention_dropout, bias=bias, backend=backend,
+                                            rotary=rotary)
+        self.feed_forward = FeedForward(d_model, dim_feedforward, dropout, activation, bias=bias)
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+        self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
+        self.norm_first = norm_first
+
+    def _self_attention(self, x, attn_mask, key_padding_mask, is_causal):
+        return self.dropout1(self.self_attn(x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
+                                            is_causal=is_causal))
+
+    def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
+        check_tensor("src", src, ndim=3, last_dim=self.self_attn.d_model)
+        x = src  # (B, N, d_model)
+        if self.norm_first:
+            x = x + self._self_attention(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
+            return x + self.dropout2(self.feed_forward(self.norm2(x)))
+        x = self.norm1(x + self._self_attention(x, src_mask, src_key_padding_mask, is_causal))
+        return self.norm2(x + self.dropout2(self.feed_forward(x)))

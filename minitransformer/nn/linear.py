@@ -1,0 +1,42 @@
+"""Linear (fully connected) layer: y = x W^T + b.
+
+    x: (..., in_features),  W: (out_features, in_features),  b: (out_features,)  ->  y: (..., out_features)
+
+Initialisation as PyTorch's ``nn.Linear`` (He et al. 2015's uniform variant with a = sqrt(5)):
+W, b ~ U(-1/sqrt(in_features), 1/sqrt(in_features)).
+"""
+
+import math
+
+import torch
+from torch import nn
+
+from minitransformer.nn._checks import check_positive_int, check_tensor
+
+
+class Linear(nn.Module):
+    """y = x @ weight.T + bias; parameter names and shapes match ``torch.nn.Linear``."""
+
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__()
+        check_positive_int("in_features", in_features)
+        check_positive_int("out_features", out_features)
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = nn.Parameter(torch.empty(out_features, in_features))
+        self.bias = nn.Parameter(torch.empty(out_features)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        bound = 1.0 / math.sqrt(self.in_features)
+        with torch.no_grad():
+            self.weight.uniform_(-bound, bound)
+            if self.bias is not None:
+                self.bias.uniform_(-bound, bound)
+
+    def forward(self, x):
+        check_tensor("x", x, min_ndim=1, last_dim=self.in_features)
+        y = x @ self.weight.T  # (..., out_features)
+        return y + self.bias if self.bias is not None else y
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

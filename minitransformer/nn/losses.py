@@ -1,0 +1,102 @@
+"""Classification losses from logits.
+
+Cross-entropy with a numerically stable log-softmax (subtract the row max m before exp):
+
+    log p_c = x_c - m - log sum_j exp(x_j - m),       loss = -log p_y
+
+with label smoothing eps (Szegedy et al. 2016, "Rethinking the Inception Architecture", section 7) the
+target is (1 - eps) one_hot(y) + eps / C, so loss = (1 - eps)(-log p_y) + eps * mean_c(-log p_c).
+Targets equal to ``ignore_index`` contribute nothing; "mean" divides by the number of the others (and is
+0, not NaN, when every target is ignored — a batch with nothing to predict adds no loss).
+
+Binary cross-entropy with logits, with softplus(z) = log(1 + e^z) = max(z, 0) + log(1 + e^-|z|):
+
+    loss = pos_weight * y * softplus(-x) + (1 - y) * softplus(x)     (= -[w y log s(x) + (1-y) log(1-s(x))])
+
+Unlike ``F.cross_entropy``, the class dimension is the **last** one: logits (..., C), targets (...).
+"""
+
+import torch
+from torch import nn
+
+from minitransformer.nn._checks import check_tensor
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def log_softmax(x, dim=-1):
+    """x - max - log(sum(exp(x - max))): never overflows."""
+    shifted = x - x.amax(dim, keepdim=True).detach()
+    return shifted - torch.log(torch.exp(shifted).sum(dim, keepdim=True))
+
+
+def _reduce(losses, reduction, count=None):
+    if reduction == "none":
+        return losses
+    total = losses.sum()
+    if reduction == "sum":
+        return total
+    count = losses.numel() if count is None else count
+    return total / max(count, 1)
+
+
+def cross_entropy(logits, targets, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
+    """Cross-entropy of ``logits`` (..., C) against class ids ``targets`` (...)."""
+    check_tensor("logits", logits, min_ndim=1)
+    if not isinstance(targets, torch.Tensor) or targets.dtype not in (torch.int64, torch.int32):
+        raise ValueError(f"targets must be an int64/int32 tensor of class ids, got "
+                         f"{getattr(targets, 'dtype', type(targets).__name__)}")
+    if targets.shape != logits.shape[:-1]:
+        raise ValueError(f"targets must have shape logits.shape[:-1] = {tuple(logits.shape[:-1])}, "
+                         f"got {tuple(targets.shape)}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing!r}")
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    num_classes = logits.shape[-1]
+    kept = targets != ignore_index
+    if ((targets[kept] < 0) | (targets[kept] >= num_classes)).any():
+        raise ValueError(f"targets must be in [0, {num_classes}) or equal to ignore_index={ignore_index}")
+    log_probs = log_softmax(logits)  # (..., C)
+    safe_targets = torch.where(kept, targets, torch.zeros_like(targets)).long()
+    nll = -log_probs.gather(-1, safe_targets.unsqueeze(-1)).squeeze(-1)  # (...)
+    losses = nll if label_smoothing == 0.0 else \
+        (1.0 - label_smoothing) * nll - label_smoothing * log_probs.mean(-1)
+    losses = torch.where(kept, losses, torch.zeros_like(losses))
+    return _reduce(losses, reduction, count=int(kept.sum()))
+
+
+def softplus(x):
+    """log(1 + e^x) computed as max(x, 0) + log1p(e^-|x|)."""
+    return torch.clamp(x, min=0) + torch.log1p(torch.exp(-torch.abs(x)))
+
+
+def binary_cross_entropy_with_logits(logits, targets, pos_weight=None, reduction="mean"):
+    """Binary cross-entropy of ``logits`` against targets in [0, 1] of the same shape."""
+    check_tensor("logits", logits)
+    check_tensor("targets", targets)
+    if targets.shape != logits.shape:
+        raise ValueError(f"targets must have the shape of logits {tuple(logits.shape)}, got {tuple(targets.shape)}")
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    positive_weight = 1.0 if pos_weight is None else pos_weight
+    losses = positive_weight * targets * softplus(-logits) + (1.0 - targets) * softplus(logits)
+    return _reduce(losses, reduction)
+
+
+class CrossEntropyLoss(nn.Module):
+    def __init__(self, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
+        super().__init__()
+        self.ignore_index, self.label_smoothing, self.reduction = ignore_index, label_smoothing, reduction
+
+    def forward(self, logits, targets):
+        return cross_entropy(logits, targets, self.ignore_index, self.label_smoothing, self.reduction)
+
+
+class BCEWithLogitsLoss(nn.Module):
+    def __init__(self, pos_weight=None, reduction="mean"):
+        super().__init__()
+        self.pos_weight, self.reduction = pos_weight, reduction
+
+    def forward(self, logits, targets):
+        return binary_cross_entropy_with_logits(logits, targets, self.pos_weight, self.reduction)

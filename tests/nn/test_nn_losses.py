@@ -1,0 +1,88 @@
+"""cross_entropy (ignore_index, label smoothing) and binary_cross_entropy_with_logits: vs the NumPy
+reference and F.cross_entropy / F.binary_cross_entropy_with_logits, stability, gradcheck, bad input."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given
+from hypothesis import strategies as st
+
+from minitransformer import nn as mnn
+from minitransformer.reference import losses as ref
+from _nn_helpers import rel_err, to_numpy
+
+
+@given(rows=st.integers(1, 8), classes=st.integers(1, 6), smoothing=st.sampled_from([0.0, 0.1, 0.5]),
+       ignore_some=st.booleans(), reduction=st.sampled_from(["mean", "sum"]), seed=st.integers(0, 999))
+def test_cross_entropy_matches_numpy_and_torch(rows, classes, smoothing, ignore_some, reduction, seed):
+    torch.manual_seed(seed)
+    logits = (3 * torch.randn(rows, classes, dtype=torch.float64)).requires_grad_()
+    targets = torch.randint(0, classes, (rows,))
+    if ignore_some:
+        targets[torch.rand(rows) < 0.4] = -100
+        targets[0] = 0  # at least one kept: torch's "mean" over nothing is NaN (ours is 0)
+    loss = mnn.cross_entropy(logits, targets, label_smoothing=smoothing, reduction=reduction)
+    loss.backward()
+    arrays = (to_numpy(logits), targets.numpy())
+    assert rel_err(loss, ref.cross_entropy(*arrays, label_smoothing=smoothing, reduction=reduction)) < 1e-12
+    assert rel_err(logits.grad, ref.cross_entropy_backward(*arrays, label_smoothing=smoothing,
+                                                           reduction=reduction)) < 1e-12
+    expected = F.cross_entropy(logits, targets, label_smoothing=smoothing, reduction=reduction)
+    assert rel_err(loss, expected) < 1e-12
+
+
+def test_cross_entropy_class_dim_last_for_sequences_and_all_ignored():
+    torch.manual_seed(0)
+    logits, targets = torch.randn(2, 5, 7), torch.randint(0, 7, (2, 5))
+    assert rel_err(mnn.cross_entropy(logits, targets), F.cross_entropy(logits.transpose(1, 2), targets)) < 1e-6
+    per_token = mnn.cross_entropy(logits, targets, reduction="none")
+    assert per_token.shape == (2, 5)
+    nothing = mnn.cross_entropy(logits.requires_grad_(), torch.full((2, 5), -100))
+    assert nothing.item() == 0.0
+    nothing.backward()
+    assert torch.count_nonzero(logits.grad) == 0
+
+
+def test_cross_entropy_is_stable_for_huge_logits():
+    logits = torch.tensor([[1000.0, 0.0, -1000.0], [-1e4, 1e4, 0.0]])
+    loss = mnn.cross_entropy(logits, torch.tensor([1, 1]), reduction="none")
+    assert torch.isfinite(loss).all()
+    assert torch.allclose(loss, torch.tensor([1000.0, 0.0]))
+
+
+@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=2), scale=st.sampled_from([1.0, 50.0]),
+       use_pos_weight=st.booleans(), seed=st.integers(0, 999))
+def test_bce_with_logits_matches_numpy_and_torch(shape, scale, use_pos_weight, seed):
+    torch.manual_seed(seed)
+    logits = (scale * torch.randn(*shape, dtype=torch.float64)).requires_grad_()
+    targets = torch.rand(*shape, dtype=torch.float64)
+    pos_weight = torch.tensor(2.5, dtype=torch.float64) if use_pos_weight else None
+    loss = mnn.binary_cross_entropy_with_logits(logits, targets, pos_weight)
+    loss.backward()
+    weight = 2.5 if use_pos_weight else 1.0
+    assert rel_err(loss, ref.binary_cross_entropy_with_logits(to_numpy(logits), to_numpy(targets), weight)) < 1e-12
+    assert rel_err(logits.grad, ref.binary_cross_entropy_with_logits_backward(to_numpy(logits), to_numpy(targets),
+                                                                              weight)) < 1e-12
+    assert rel_err(loss, F.binary_cross_entropy_with_logits(logits, targets, pos_weight=pos_weight)) < 1e-12
+
+
+def test_gradcheck_float64():
+    torch.manual_seed(0)
+    logits = torch.randn(4, 5, dtype=torch.float64, requires_grad=True)
+    targets = torch.tensor([0, -100, 4, 2])
+    assert torch.autograd.gradcheck(lambda x: mnn.cross_entropy(x, targets, label_smoothing=0.1), (logits,))
+    binary = torch.rand(4, 5, dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda x: mnn.binary_cross_entropy_with_logits(x, binary), (logits,))
+
+
+@pytest.mark.parametrize("call, argument", [
+    (lambda: mnn.cross_entropy(torch.randn(3, 4), torch.tensor([0, 1])), "targets"),
+    (lambda: mnn.cross_entropy(torch.randn(3, 4), torch.tensor([0.0, 1.0, 2.0])), "targets"),
+    (lambda: mnn.cross_entropy(torch.randn(3, 4), torch.tensor([0, 1, 4])), "targets"),
+    (lambda: mnn.cross_entropy(torch.randn(3, 4), torch.tensor([0, 1, 2]), label_smoothing=2.0), "label_smoothing"),
+    (lambda: mnn.cross_entropy(torch.randn(3, 4), torch.tensor([0, 1, 2]), reduction="avg"), "reduction"),
+    (lambda: mnn.binary_cross_entropy_with_logits(torch.randn(3), torch.rand(4)), "targets"),
+])
+def test_bad_input_names_the_argument(call, argument):
+    with pytest.raises(ValueError, match=argument):
+        call()
