@@ -1,0 +1,1 @@
+"""Word-vector evaluation: analogies (questions-words), word similarity (WordSim-353), neighbours."""
