@@ -46,27 +46,40 @@ def _compiler_accepts(flags):
         return result.returncode == 0
 
 
-def _cpu_has_avx2_fma():
+def _cpu_flag_set():
     if platform.machine() not in ("x86_64", "AMD64"):
-        return False
+        return set()
     try:
         with open("/proc/cpuinfo") as f:
-            flags = f.read()
+            return set(f.read().split())
     except OSError:
-        return False
-    return " avx2" in flags and " fma" in flags
+        return set()
+
+
+# SIMD levels of at::vec, best first: (name, the CPU flags it needs, compiler flags).
+SIMD_LEVELS = [
+    ("AVX512", {"avx512f", "avx512bw", "avx512vl", "avx512dq", "fma"},
+     ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mfma"]),
+    ("AVX2", {"avx2", "fma"}, ["-mavx2", "-mfma"]),
+]
 
 
 def _cpu_flags():
+    """Compiler flags for the CPU kernels: the best at::vec SIMD level this CPU and compiler support.
+
+    MINITRANSFORMER_SIMD=AVX2 caps the level (e.g. to build for older CPUs); =generic turns SIMD off.
+    """
     flags = ["-O3", "-std=c++20", "-fopenmp", "-Wno-unused-function"]
-    simd = ["-mavx2", "-mfma"]
-    if os.environ.get("MINITRANSFORMER_GENERIC_CPU") != "1" and _cpu_has_avx2_fma() \
-            and _compiler_accepts(simd):
-        # at::vec picks its AVX2 specialisation only under these macros (DESIGN.md §3).
-        flags += simd + ["-DCPU_CAPABILITY=AVX2", "-DCPU_CAPABILITY_AVX2"]
-        print("minitransformer: building CPU kernels with AVX2 + FMA")
-    else:
-        print("minitransformer: building CPU kernels with generic at::vec (no AVX2)")
+    cap = os.environ.get("MINITRANSFORMER_SIMD", "AVX512").upper()
+    names = [name for name, _, _ in SIMD_LEVELS]
+    allowed = names[names.index(cap):] if cap in names else []
+    cpu = _cpu_flag_set()
+    for name, needed, simd in SIMD_LEVELS:
+        if name in allowed and needed <= cpu and _compiler_accepts(simd):
+            # at::vec picks its specialisation only under these macros (DESIGN.md §3).
+            print(f"minitransformer: building CPU kernels with {name}")
+            return flags + simd + [f"-DCPU_CAPABILITY={name}", f"-DCPU_CAPABILITY_{name}"]
+    print("minitransformer: building CPU kernels with generic at::vec (no SIMD flags)")
     return flags
 
 

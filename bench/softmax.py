@@ -7,7 +7,9 @@ allocates a fresh output, and first-touch page faults of a large tensor cost mor
 (DESIGN.md §3), so the time to allocate and fill an output of the same size is reported too.
 
 Usage: python bench/softmax.py [--quick] [--device cpu|cuda]
-Writes bench/results/softmax_<device>.{json,md,png}.
+Writes bench/results/softmax_<device>.{json,md,png}. Run it with THP_MEM_ALLOC_ENABLE=1 to put
+PyTorch's allocator on huge pages too (results then go to softmax_<device>_thp.*): what remains is the
+difference in the kernels themselves.
 """
 
 import argparse
@@ -51,6 +53,7 @@ def run(device="cpu", rows=ROWS, cols_list=COLS, repeats=25):
         points.append(point)
         print(f"  cols={cols:6d}  ours/torch = {point['ratio_to_torch']['ours']:.3f}", flush=True)
     return {"device": device, "machine": machine_info(), "copy_bandwidth_bytes_per_s": ceiling,
+            "torch_huge_pages": os.environ.get("THP_MEM_ALLOC_ENABLE") == "1",
             "repeats": repeats, "points": points}
 
 
@@ -72,6 +75,8 @@ def to_markdown(result):
              f"({result['machine']['torch_threads']} threads), median of {result['repeats']}")
     if ceiling:
         title += f"; copy bandwidth {ceiling / 1e9:.1f} GB/s"
+    if result["torch_huge_pages"]:
+        title += "; THP_MEM_ALLOC_ENABLE=1 (torch's allocator on huge pages too)"
     return f"{title}\n\n" + markdown_table(headers, rows)
 
 
@@ -108,7 +113,8 @@ def main(argv=None):
     repeats = args.repeats or (7 if args.quick else 25)
     result = run(args.device, cols_list=QUICK_COLS if args.quick else COLS, repeats=repeats)
     markdown = to_markdown(result)
-    name = f"softmax_{args.device}" + ("_quick" if args.quick else "")
+    name = f"softmax_{args.device}" + ("_thp" if result["torch_huge_pages"] else "") + \
+        ("_quick" if args.quick else "")
     write_results(name, result, markdown)
     plot(result, os.path.join(RESULTS_DIR, f"{name}.png"))
     print(markdown)

@@ -33,7 +33,7 @@ template <typename scalar_t>
 void softmax_row(const scalar_t* x, scalar_t* y, int64_t cols) {
   using Vec = Vectorized<scalar_t>;
   const scalar_t row_max = at::vec::reduce_all<scalar_t>(
-      [](Vec& a, Vec& b) { return at::vec::maximum(a, b); }, x, cols);
+      [](const Vec& a, const Vec& b) { return at::vec::maximum(a, b); }, x, cols);
   if (row_max == -std::numeric_limits<scalar_t>::infinity()) {
     std::fill(y, y + cols, scalar_t(0));
     return;
@@ -46,7 +46,8 @@ void softmax_row(const scalar_t* x, scalar_t* y, int64_t cols) {
     e.store(y + j);
     sum_vec += e;
   }
-  scalar_t sum = at::vec::vec_reduce_all<scalar_t>([](Vec& a, Vec& b) { return a + b; }, sum_vec);
+  scalar_t sum =
+      at::vec::vec_reduce_all<scalar_t>([](const Vec& a, const Vec& b) { return a + b; }, sum_vec);
   for (; j < cols; ++j) {
     y[j] = std::exp(x[j] - row_max);
     sum += y[j];
