@@ -102,7 +102,8 @@ def markdown(summary, args, corpus_words):
              f"dim {args.dim}, window {args.window}, negative {args.negative}, epochs {args.epochs}, "
              f"min_count {args.min_count}, sample {args.sample}, {args.threads} workers each (gensim: threads, "
              "ours: processes); "
-             f"ours: batch {args.batch_size} windows, shared_negatives {args.shared_negatives}. "
+             f"ours: batch {args.batch_size} windows, shared_negatives {args.shared_negatives}, "
+             f"SGD step {args.step} (auto: the fused C++ op when built). "
              "Shared 2-core machine (load averages in the JSON).", "",
              "| model | system | analogy acc | analogy coverage | WordSim ρ | WordSim coverage | train s (wall) "
              "| train s (CPU) | words/s |", "|---|---|---|---|---|---|---|---|---|"]
@@ -156,7 +157,7 @@ def main():
     parser.add_argument("--models", nargs="+", default=["skipgram", "cbow"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     for name in ("dim", "window", "negative", "epochs", "min_count", "sample", "alpha", "min_alpha",
-                 "batch_size", "shared_negatives", "threads"):
+                 "batch_size", "shared_negatives", "threads", "step"):
         parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=type(getattr(defaults, name)),
                             default=getattr(defaults, name))
     parser.add_argument("--out", default="bench/results")

@@ -36,4 +36,10 @@ TORCH_LIBRARY(minitransformer, m) {
   m.def("emulated_attention_backward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, "
         "Tensor grad_out, bool causal, Tensor? key_padding_mask, float? scale, str order, int seed, "
         "str scheduler) -> (Tensor, Tensor, Tensor)");
+  // word2vec's negative-sampling SGD steps, fused and in place (issue 6, csrc/cpu/word2vec.cpp): update
+  // the rows of both tables that the windows touch; return the batch loss (0-d float64).
+  m.def("cbow_sgd_step_(Tensor(a!) input_vectors, Tensor(b!) output_vectors, Tensor contexts, "
+        "Tensor context_mask, Tensor targets, Tensor target_mask, float lr) -> Tensor");
+  m.def("skipgram_sgd_step_(Tensor(a!) input_vectors, Tensor(b!) output_vectors, Tensor contexts, "
+        "Tensor context_mask, Tensor targets, Tensor target_mask, float lr) -> Tensor");
 }

@@ -25,7 +25,8 @@ _HELP = {"model": "skipgram or cbow", "dim": "vector size", "window": "largest c
          "alpha": "initial learning rate", "min_alpha": "final learning rate",
          "batch_size": "windows per SGD step",
          "shared_negatives": "if > 0, negatives drawn once per batch (this many, weighted negative/S)",
-         "threads": "worker processes, like gensim's workers"}
+         "threads": "worker processes, like gensim's workers",
+         "step": "SGD step: fused (C++ op), torch, or auto (fused when built)"}
 
 
 def _is_binary(args, path):

@@ -3,9 +3,11 @@
 The schedule is word2vec.c's: the learning rate falls linearly from ``alpha`` to ``min_alpha`` over all
 epochs (Mikolov et al. 2013), each epoch sub-samples the corpus afresh and draws new window sizes and
 negatives. word2vec.c and gensim update after every (word, context) pair, on several threads that write
-the shared tables without locks ("Hogwild!", Recht et al. 2011). We keep the lock-free sharing, but
-each step handles a batch of ``batch_size`` windows: its gradients are computed from the same
-parameters and summed into the touched rows with ``index_add_`` (models/word2vec.py).
+the shared tables without locks ("Hogwild!", Recht et al. 2011). We keep the lock-free sharing and
+hand ``batch_size`` windows at a time to the step: by default the fused C++ op (ops/word2vec.py), which
+updates window after window in place as word2vec.c does; with ``step="torch"`` the readable PyTorch
+step, which computes a batch's gradients from the same parameters and sums them into the touched rows
+with ``index_add_`` (models/word2vec.py).
 
 Workers are processes, not threads: the corpus is cut at sentence boundaries into ``threads`` shards,
 each worker trains on its shard for all epochs, and the two tables live in shared memory. Processes
@@ -37,6 +39,21 @@ from minitransformer.data.word2vec_windows import epoch_windows, window_batches,
 from minitransformer.models.word2vec import CBOW, SkipGram
 
 MODELS = {"skipgram": SkipGram, "cbow": CBOW}
+STEPS = ("auto", "fused", "torch")
+
+
+def _sgd_step(config):
+    """The function ``(model, batch, lr) -> loss`` that trains: the fused C++ op when asked for (or,
+    with "auto", when the extension is built), else the model's readable PyTorch step. The fused op
+    does not implement shared negatives' batch-wide fast path, so those use the PyTorch step."""
+    if config.step != "torch" and not (config.model == "cbow" and config.shared_negatives):
+        try:
+            from minitransformer.ops import word2vec as fused
+            return {"cbow": fused.cbow_sgd_step, "skipgram": fused.skipgram_sgd_step}[config.model]
+        except ImportError:
+            if config.step == "fused":
+                raise
+    return lambda model, batch, lr: model.sgd_step(batch, lr)
 
 
 @dataclass
@@ -53,6 +70,8 @@ class Word2VecConfig:
     batch_size: int = 256     # windows per SGD step
     shared_negatives: int = 0  # > 0: S negatives drawn once per batch, weighted negative/S (fast for CBOW)
     threads: int = 2          # worker processes (gensim: worker threads)
+    step: str = "auto"        # SGD step: "fused" (C++ op), "torch" (models/word2vec.py) or "auto"
+                              # (fused when the extension is built)
 
     def __post_init__(self):
         if self.model not in MODELS:
@@ -66,6 +85,8 @@ class Word2VecConfig:
             raise ValueError(f"sample must be >= 0, got {self.sample}")
         if self.shared_negatives < 0:
             raise ValueError(f"shared_negatives must be >= 0, got {self.shared_negatives}")
+        if self.step not in STEPS:
+            raise ValueError(f"step must be one of {STEPS}, got {self.step!r}")
 
 
 @dataclass
@@ -113,6 +134,7 @@ def _train_shard(model, ids, sentence_of, keep, sampler, config, progress, seed,
     """One worker: all epochs over one shard of the corpus, updating the shared tables."""
     torch.set_num_threads(1)
     generator = torch.Generator().manual_seed(seed)
+    sgd_step = _sgd_step(config)
     for epoch in range(config.epochs):
         windows = epoch_windows(ids, sentence_of, keep, config.window, generator)
         if len(windows.centers) == 0:
@@ -121,7 +143,7 @@ def _train_shard(model, ids, sentence_of, keep, sampler, config, progress, seed,
         for rows in window_groups(windows, config.batch_size):
             for batch in window_batches(windows, rows, sampler, config.negative, config.batch_size, generator,
                                         config.shared_negatives):
-                loss = model.sgd_step(batch, progress.learning_rate())
+                loss = sgd_step(model, batch, progress.learning_rate())
                 words = len(batch.contexts) * tokens_per_window
                 progress.add(epoch, words, loss, len(batch.contexts))
                 if on_step is not None:
