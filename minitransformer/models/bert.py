@@ -1,0 +1,131 @@
+"""A mini-BERT (Devlin et al. 2019, "BERT: Pre-training of Deep Bidirectional Transformers"), built only
+from ``minitransformer.nn``:
+
+    h_0 = LayerNorm(E_token[x] + P[position] + E_segment[s]),   h_l = EncoderLayer_l(h_{l-1})  (post-norm, GELU)
+    pooled = tanh(W_p h_L[CLS] + b_p)                                  (the pooler, section 3, Figure 1)
+
+Pre-training heads (section 3.1, appendix A.2):
+
+    MLM:  logits = LayerNorm(GELU(W_t h_L + b_t)) E_token^T + b     (decoder tied to the token embeddings)
+    NSP:  logits = W_n pooled + b_n                                  (IsNext = 0, NotNext = 1)
+    L = CE(MLM logits at the masked positions, original tokens) + CE(NSP logits, label)
+
+Initialisation as in BERT: embeddings N(0, 0.02^2). The attention backend is ``config.backend``
+("reference" | "fused" | "torch"; "auto" = "fused" when ``minitransformer.ops.attention`` exists).
+"""
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from minitransformer.data.pretraining_mlm import IGNORE_INDEX
+from minitransformer.data.tokenizer import PAD_ID
+from minitransformer.nn import GELU, Dropout, Embedding, LayerNorm, Linear, TransformerEncoderLayer
+from minitransformer.nn.attention import BACKENDS
+from minitransformer.nn.losses import cross_entropy
+from minitransformer.nn.positional import LearnedPositionalEmbedding
+
+INIT_STD = 0.02
+
+
+def resolve_backend(name):
+    """The attention backend: "auto" means "fused" when ``minitransformer.ops.attention`` is built and
+    loads, else "reference"."""
+    if name == "auto":
+        try:
+            from minitransformer import ops
+        except (ImportError, RuntimeError):  # not built, or built against another torch
+            return "reference"
+        return "fused" if hasattr(ops, "attention") else "reference"
+    if name not in BACKENDS:
+        raise ValueError(f"backend must be 'auto' or one of {BACKENDS}, got {name!r}")
+    return name
+
+
+@dataclass
+class BertConfig:
+    vocab_size: int
+    max_len: int = 128
+    d_model: int = 128
+    n_layers: int = 2
+    n_heads: int = 4
+    d_ff: int = 512
+    dropout: float = 0.1
+    attention_dropout: float = 0.0  # the fused kernel has no attention dropout
+    n_segments: int = 2
+    backend: str = "auto"
+
+    def to_dict(self):
+        return asdict(self)
+
+
+class BertModel(nn.Module):
+    """The encoder: ids (B, N) -> hidden states (B, N, d_model); ``pool`` gives (B, d_model) from [CLS]."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        backend = resolve_backend(config.backend)
+        self.token_embeddings = Embedding(config.vocab_size, config.d_model, padding_idx=PAD_ID)
+        self.position_embeddings = LearnedPositionalEmbedding(config.max_len, config.d_model, init_std=INIT_STD)
+        self.segment_embeddings = Embedding(config.n_segments, config.d_model)
+        with torch.no_grad():
+            self.token_embeddings.weight.normal_(0.0, INIT_STD)
+            self.token_embeddings.weight[PAD_ID].zero_()
+            self.segment_embeddings.weight.normal_(0.0, INIT_STD)
+        self.embedding_norm = LayerNorm(config.d_model, eps=1e-12)
+        self.embedding_dropout = Dropout(config.dropout)
+        self.layers = nn.ModuleList(
+            TransformerEncoderLayer(config.d_model, config.n_heads, config.d_ff, config.dropout, activation="gelu",
+                                    layer_norm_eps=1e-12, attention_dropout=config.attention_dropout, backend=backend)
+            for _ in range(config.n_layers))
+        self.pooler = Linear(config.d_model, config.d_model)
+
+    def forward(self, input_ids, segment_ids=None, padding_mask=None):
+        if input_ids.ndim != 2:
+            raise ValueError(f"input_ids must be (B, N), got shape {tuple(input_ids.shape)}")
+        if segment_ids is None:
+            segment_ids = torch.zeros_like(input_ids)
+        if padding_mask is None:
+            padding_mask = input_ids == PAD_ID
+        x = self.token_embeddings(input_ids) + self.segment_embeddings(segment_ids)  # (B, N, d_model)
+        x = self.embedding_dropout(self.embedding_norm(self.position_embeddings(x)))
+        for layer in self.layers:
+            x = layer(x, src_key_padding_mask=padding_mask)
+        return x  # (B, N, d_model)
+
+    def pool(self, hidden):
+        return torch.tanh(self.pooler(hidden[:, 0]))  # (B, d_model)
+
+
+class BertForPreTraining(nn.Module):
+    """BertModel + the MLM head (tied decoder) + the NSP head; ``loss(batch)`` is L = L_MLM + L_NSP."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        self.bert = BertModel(config)
+        self.mlm_transform = Linear(config.d_model, config.d_model)
+        self.mlm_activation = GELU()
+        self.mlm_norm = LayerNorm(config.d_model, eps=1e-12)
+        self.mlm_bias = nn.Parameter(torch.zeros(config.vocab_size))
+        self.nsp_head = Linear(config.d_model, 2)
+
+    def mlm_logits(self, hidden):
+        x = self.mlm_norm(self.mlm_activation(self.mlm_transform(hidden)))  # (..., d_model)
+        return x @ self.bert.token_embeddings.weight.T + self.mlm_bias  # (..., vocab)
+
+    def forward(self, input_ids, segment_ids=None, padding_mask=None):
+        """``(mlm_logits (B, N, vocab), nsp_logits (B, 2))``."""
+        hidden = self.bert(input_ids, segment_ids, padding_mask)
+        return self.mlm_logits(hidden), self.nsp_head(self.bert.pool(hidden))
+
+    def loss(self, batch):
+        """``(total, {"mlm": ..., "nsp": ...})`` for a batch of ``data.pretraining_nsp.bert_batch``.
+        MLM logits are computed at the masked positions only (the vocabulary projection is the costly part)."""
+        hidden = self.bert(batch["input_ids"], batch["segment_ids"], batch["padding_mask"])
+        chosen = batch["mlm_labels"] != IGNORE_INDEX  # (B, N)
+        mlm = cross_entropy(self.mlm_logits(hidden[chosen]), batch["mlm_labels"][chosen])
+        nsp = cross_entropy(self.nsp_head(self.bert.pool(hidden)), batch["nsp_labels"])
+        return mlm + nsp, {"mlm": mlm.detach(), "nsp": nsp.detach()}

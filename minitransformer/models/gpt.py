@@ -1,0 +1,91 @@
+"""A mini-GPT (Radford et al. 2018/2019, GPT and GPT-2): a decoder-only, causal Transformer built only
+from ``minitransformer.nn``:
+
+    h_0 = E_token[x] + P[position],   h_l = PreNormEncoderLayer_l(h_{l-1}, causal mask),
+    logits = LayerNorm(h_L) E_token^T                       (output head tied to the token embeddings)
+    L = -(1/(B·T)) Σ log softmax(logits)[next token]
+
+Pre-norm layers and a final LayerNorm as in GPT-2 (section 2.3). Sampling (``generate``) draws the next
+token from softmax(logits / temperature), optionally restricted to the ``top_k`` most likely tokens
+(Fan et al. 2018); temperature 0 picks the argmax.
+"""
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from minitransformer.models.bert import INIT_STD, resolve_backend
+from minitransformer.nn import Dropout, Embedding, LayerNorm, TransformerEncoderLayer
+from minitransformer.nn.losses import cross_entropy
+from minitransformer.nn.positional import LearnedPositionalEmbedding
+
+
+@dataclass
+class GPTConfig:
+    vocab_size: int
+    max_len: int = 128
+    d_model: int = 128
+    n_layers: int = 2
+    n_heads: int = 4
+    d_ff: int = 512
+    dropout: float = 0.1
+    attention_dropout: float = 0.0  # the fused kernel has no attention dropout
+    backend: str = "auto"
+
+    def to_dict(self):
+        return asdict(self)
+
+
+class GPT(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        backend = resolve_backend(config.backend)
+        self.token_embeddings = Embedding(config.vocab_size, config.d_model)
+        with torch.no_grad():
+            self.token_embeddings.weight.normal_(0.0, INIT_STD)
+        self.position_embeddings = LearnedPositionalEmbedding(config.max_len, config.d_model, init_std=INIT_STD)
+        self.dropout = Dropout(config.dropout)
+        self.layers = nn.ModuleList(
+            TransformerEncoderLayer(config.d_model, config.n_heads, config.d_ff, config.dropout, activation="gelu",
+                                    norm_first=True, attention_dropout=config.attention_dropout, backend=backend)
+            for _ in range(config.n_layers))
+        self.final_norm = LayerNorm(config.d_model)
+
+    def forward(self, input_ids):
+        """Next-token logits (B, T, vocab) for ids (B, T)."""
+        if input_ids.ndim != 2:
+            raise ValueError(f"input_ids must be (B, T), got shape {tuple(input_ids.shape)}")
+        x = self.dropout(self.position_embeddings(self.token_embeddings(input_ids)))  # (B, T, d_model)
+        for layer in self.layers:
+            x = layer(x, is_causal=True)
+        return self.final_norm(x) @ self.token_embeddings.weight.T  # (B, T, vocab)
+
+    def loss(self, batch):
+        """``(loss, {})`` for a batch ``(inputs, targets)`` of ``data.pretraining_causal.causal_lm_batch``."""
+        inputs, targets = batch
+        return cross_entropy(self(inputs), targets), {}
+
+    @torch.no_grad()
+    def generate(self, input_ids, max_new_tokens, temperature=1.0, top_k=None, generator=None):
+        """Append ``max_new_tokens`` sampled tokens to ``input_ids`` (B, T); returns (B, T + max_new_tokens)."""
+        if temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {temperature}")
+        if top_k is not None and not 1 <= top_k <= self.config.vocab_size:
+            raise ValueError(f"top_k must be in [1, {self.config.vocab_size}], got {top_k}")
+        if input_ids.ndim != 2 or input_ids.shape[1] == 0:
+            raise ValueError(f"input_ids must be (B, T) with T >= 1, got shape {tuple(input_ids.shape)}")
+        ids = input_ids
+        for _ in range(max_new_tokens):
+            logits = self(ids[:, -self.config.max_len:])[:, -1]  # (B, vocab)
+            if temperature == 0:
+                next_id = logits.argmax(-1, keepdim=True)
+            else:
+                logits = logits / temperature
+                if top_k is not None:
+                    kth = logits.topk(top_k, dim=-1).values[:, -1:]  # (B, 1)
+                    logits = logits.masked_fill(logits < kth, float("-inf"))
+                next_id = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator)
+            ids = torch.cat([ids, next_id], dim=1)
+        return ids

@@ -1,0 +1,142 @@
+"""A model-agnostic training loop: AdamW with warm-up, gradient clipping, periodic evaluation,
+tqdm progress, safetensors checkpoints with exact resume, and optional DDP.
+
+The contract with the caller:
+
+* ``model.loss(batch)`` returns ``(loss, parts)``: a scalar tensor and a dict of detached scalars to log;
+* ``get_batch(step)`` returns the (global) batch of step ``step`` and depends on nothing else (seed it
+  from the step), so a resumed run sees exactly the batches the interrupted one would have seen;
+* ``evaluate(model)`` (optional) returns a dict of floats; it runs every ``eval_every`` steps.
+
+Learning rate at step t: lr_group · lr_multiplier(t + 1, warmup_steps, steps, decay)  (optim/schedules.py).
+With ``resume=True`` the loop loads ``out_dir/checkpoint.safetensors`` (model, optimizer, RNG, step,
+history) and continues; the loss curve it produces is the one an uninterrupted run would produce.
+Under ``torchrun`` (after ``distributed.init_distributed``) the model is wrapped in DistributedDataParallel
+and each process trains on its slice of the global batch; only rank 0 writes checkpoints, plots, progress.
+"""
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from minitransformer.optim import AdamW
+from minitransformer.optim.schedules import DECAYS, lr_multiplier
+from minitransformer.train.checkpoint import load_checkpoint, save_checkpoint
+from minitransformer.train.clipping import clip_grad_norm
+from minitransformer.train.distributed import all_reduce_mean, is_main_process, local_shard, wrap_ddp
+from minitransformer.train.plot import plot_history
+
+CHECKPOINT_NAME = "checkpoint.safetensors"
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 1000
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_steps: int = 100
+    decay: str = "linear"
+    clip_norm: float = 1.0
+    eval_every: int = 200
+    checkpoint_every: int = 200  # 0: only at the end
+    seed: int = 0
+
+    def __post_init__(self):
+        if not isinstance(self.steps, int) or self.steps < 1:
+            raise ValueError(f"steps must be a positive int, got {self.steps!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.warmup_steps < 0 or self.eval_every < 0 or self.checkpoint_every < 0:
+            raise ValueError("warmup_steps, eval_every and checkpoint_every must be >= 0")
+        if self.decay not in DECAYS:
+            raise ValueError(f"decay must be one of {DECAYS}, got {self.decay!r}")
+
+
+class _LossModule(nn.Module):
+    """Routes ``forward`` to ``model.loss`` so DistributedDataParallel sees the loss computation."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch):
+        return self.model.loss(batch)
+
+
+def make_optimizer(model, config, param_groups=None):
+    """AdamW over ``param_groups`` (default: all trainable parameters); no weight decay on biases,
+    LayerNorm gains and other 1-D parameters, as in BERT."""
+    if param_groups is None:
+        param_groups = [{"params": [p for p in model.parameters() if p.requires_grad]}]
+    groups = []
+    for group in param_groups:
+        lr = group.get("lr", config.lr)
+        matrices = [p for p in group["params"] if p.ndim >= 2]
+        vectors = [p for p in group["params"] if p.ndim < 2]
+        groups += [{"params": matrices, "lr": lr, "initial_lr": lr, "weight_decay": config.weight_decay},
+                   {"params": vectors, "lr": lr, "initial_lr": lr, "weight_decay": 0.0}]
+    groups = [g for g in groups if g["params"]]
+    if not groups:
+        raise ValueError("the model has no trainable parameters")
+    return AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def train(model, get_batch, config, out_dir=None, evaluate=None, resume=False, param_groups=None,
+          checkpoint_state=None, progress=True, desc="train"):
+    """Train ``model`` for ``config.steps`` steps; returns the history (a list of dicts, one per step).
+
+    ``checkpoint_state``: JSON-serialisable extras saved in every checkpoint (model config, tokenizer …).
+    """
+    out_dir = Path(out_dir) if out_dir is not None else None
+    optimizer = make_optimizer(model, config, param_groups)
+    history, start = [], 0
+    if resume:
+        if out_dir is None:
+            raise ValueError("resume=True needs out_dir (where checkpoint.safetensors lives)")
+        state = load_checkpoint(out_dir / CHECKPOINT_NAME, model, optimizer)
+        history, start = state["history"], state["step"]
+        if state.get("train_config", asdict(config))["steps"] != config.steps:
+            raise ValueError(f"the checkpoint was made for steps={state['train_config']['steps']}, "
+                             f"this run asks for steps={config.steps}")
+    else:
+        torch.manual_seed(config.seed)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    step_fn = wrap_ddp(_LossModule(model))
+
+    def checkpoint(step):
+        if out_dir is not None and is_main_process():
+            save_checkpoint(out_dir / CHECKPOINT_NAME, model, optimizer,
+                            {"step": step, "history": history, "train_config": asdict(config),
+                             **(checkpoint_state or {})})
+
+    bar = tqdm(range(start, config.steps), desc=desc, disable=not (progress and is_main_process()),
+               initial=start, total=config.steps)
+    for step in bar:
+        model.train()
+        multiplier = lr_multiplier(step + 1, config.warmup_steps, config.steps, config.decay)
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"] * multiplier
+        loss, parts = step_fn(local_shard(get_batch(step)))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = clip_grad_norm(trainable, config.clip_norm) if config.clip_norm else None
+        optimizer.step()
+        record = {"step": step + 1, "loss": all_reduce_mean(loss.detach()), "lr": optimizer.param_groups[0]["lr"],
+                  "grad_norm": grad_norm, **{k: all_reduce_mean(v) for k, v in parts.items()}}
+        if evaluate is not None and config.eval_every and ((step + 1) % config.eval_every == 0
+                                                           or step + 1 == config.steps):
+            model.eval()
+            with torch.no_grad():
+                record.update({f"eval_{k}": float(v) for k, v in evaluate(model).items()})
+        history.append(record)
+        bar.set_postfix(loss=f"{record['loss']:.3f}")
+        if config.checkpoint_every and (step + 1) % config.checkpoint_every == 0:
+            checkpoint(step + 1)
+    model.eval()
+    checkpoint(config.steps)
+    if out_dir is not None and is_main_process():
+        plot_history(history, out_dir / "loss_curve.png", title=desc)
+    return history

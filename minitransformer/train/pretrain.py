@@ -1,0 +1,114 @@
+"""Pre-training a mini-BERT with MLM + NSP on unlabelled text, end to end:
+
+    texts -> WordPiece tokenizer (data/tokenizer.py) -> documents of sentences -> NSP pairs
+          -> per step: a batch of pairs, freshly masked (data/pretraining_nsp.py, pretraining_mlm.py)
+          -> BertForPreTraining (models/bert.py) trained by train/loop.py, checkpoint in out_dir
+
+The checkpoint carries the model config and the tokenizer, so ``load_bert(path)`` rebuilds both.
+5% of the pairs (at most 512) are held out; ``evaluate`` reports their MLM/NSP loss and accuracy with
+a fixed masking, so the numbers are comparable across steps.
+"""
+
+import json
+from pathlib import Path
+
+import torch
+
+from minitransformer.data.corpus import shakespeare_texts
+from minitransformer.data.labelled import movie_reviews
+from minitransformer.data.pretraining_mlm import IGNORE_INDEX
+from minitransformer.data.pretraining_nsp import bert_batch, make_nsp_examples
+from minitransformer.data.pretraining_text import encode_documents
+from minitransformer.data.tokenizer import WordPieceTokenizer
+from minitransformer.models.bert import BertConfig, BertForPreTraining
+from minitransformer.train.checkpoint import load_checkpoint, read_checkpoint
+from minitransformer.train.distributed import is_main_process
+from minitransformer.train.loop import CHECKPOINT_NAME, train
+
+SOURCES = ("shakespeare", "movie_reviews")
+
+
+def pretraining_texts(sources=SOURCES, files=()):
+    """Unlabelled documents: the Shakespeare works, the movie-review snippets (labels dropped), text files."""
+    unknown = set(sources) - set(SOURCES)
+    if unknown:
+        raise ValueError(f"sources must be among {SOURCES}, got {sorted(unknown)}")
+    texts = []
+    if "shakespeare" in sources:
+        texts += shakespeare_texts()
+    if "movie_reviews" in sources:
+        texts += movie_reviews().texts
+    for path in map(Path, files):
+        if not path.is_file():
+            raise ValueError(f"text file not found: {path}")
+        texts.append(path.read_text(encoding="utf-8", errors="replace"))
+    if not texts:
+        raise ValueError("no pre-training text: give sources and/or files")
+    return texts
+
+
+def step_batches(examples, batch_size, max_len, vocab_size, seed=0):
+    """``get_batch(step)``: ``batch_size`` random examples, masked with a generator seeded by the step."""
+    def get_batch(step):
+        generator = torch.Generator().manual_seed(seed * 1_000_003 + step)
+        chosen = torch.randint(len(examples), (batch_size,), generator=generator).tolist()
+        return bert_batch([examples[i] for i in chosen], max_len, vocab_size, generator=generator)
+    return get_batch
+
+
+def make_evaluator(examples, max_len, vocab_size, batch_size=128):
+    batches = [bert_batch(examples[i:i + batch_size], max_len, vocab_size, generator=torch.Generator().manual_seed(i))
+               for i in range(0, len(examples), batch_size)]
+
+    def evaluate(model):
+        totals = {"mlm_loss": 0.0, "nsp_loss": 0.0, "mlm_accuracy": 0.0, "nsp_accuracy": 0.0}
+        for batch in batches:
+            mlm_logits, nsp_logits = model(batch["input_ids"], batch["segment_ids"], batch["padding_mask"])
+            chosen = batch["mlm_labels"] != IGNORE_INDEX
+            _, parts = model.loss(batch)
+            totals["mlm_loss"] += float(parts["mlm"]) / len(batches)
+            totals["nsp_loss"] += float(parts["nsp"]) / len(batches)
+            totals["mlm_accuracy"] += float((mlm_logits[chosen].argmax(-1) == batch["mlm_labels"][chosen])
+                                            .float().mean()) / len(batches)
+            nsp_correct = (nsp_logits.argmax(-1) == batch["nsp_labels"]).float().mean()
+            totals["nsp_accuracy"] += float(nsp_correct) / len(batches)
+        return {"loss": totals["mlm_loss"] + totals["nsp_loss"], **totals}
+    return evaluate
+
+
+def pretrain_bert(texts, out_dir, train_config, vocab_size=4000, batch_size=32, model_kwargs=None, resume=False,
+                  progress=True, tokenizer=None):
+    """Train tokenizer (unless given) and mini-BERT on ``texts``; returns ``(model, tokenizer, history)``."""
+    out_dir = Path(out_dir)
+    if resume:
+        tokenizer = WordPieceTokenizer.from_json(read_checkpoint(out_dir / CHECKPOINT_NAME)[1]["tokenizer"])
+    elif tokenizer is None:
+        tokenizer = WordPieceTokenizer.train(texts, vocab_size=vocab_size)
+    config = BertConfig(vocab_size=len(tokenizer), **(model_kwargs or {}))
+    examples = make_nsp_examples(encode_documents(tokenizer, texts), config.max_len, seed=train_config.seed)
+    n_held_out = min(512, len(examples) // 20)
+    if n_held_out < 1 or len(examples) - n_held_out < 1:
+        raise ValueError(f"texts give only {len(examples)} NSP pairs: too little text to pre-train on")
+    held_out, training = examples[:n_held_out], examples[n_held_out:]
+    model = BertForPreTraining(config)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if is_main_process():
+        tokenizer.save(out_dir / "tokenizer.json")
+    history = train(model, step_batches(training, batch_size, config.max_len, len(tokenizer), train_config.seed),
+                    train_config, out_dir=out_dir, evaluate=make_evaluator(held_out, config.max_len, len(tokenizer)),
+                    resume=resume, progress=progress, desc="pre-train BERT",
+                    checkpoint_state={"model": "bert", "model_config": config.to_dict(),
+                                      "tokenizer": tokenizer.to_json()})
+    if is_main_process():
+        (out_dir / "history.json").write_text(json.dumps(history))
+    return model, tokenizer, history
+
+
+def load_bert(path):
+    """``(BertForPreTraining, tokenizer, state)`` rebuilt from a pre-training checkpoint."""
+    _, state = read_checkpoint(path)
+    if state.get("model") != "bert":
+        raise ValueError(f"checkpoint {path} does not hold a BERT model (model={state.get('model')!r})")
+    model = BertForPreTraining(BertConfig(**state["model_config"]))
+    load_checkpoint(path, model, restore_rng=False)
+    return model, WordPieceTokenizer.from_json(state["tokenizer"]), state

@@ -1,0 +1,145 @@
+"""mini-BERT: shapes, padding invariance, tied MLM head, loss parity with torch, gradcheck, bad input."""
+
+from functools import lru_cache
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, strategies as st
+from torch.func import functional_call
+
+from minitransformer.data.pretraining_mlm import IGNORE_INDEX
+from minitransformer.data.tokenizer import PAD_ID
+from minitransformer.models.bert import BertConfig, BertForPreTraining, BertModel, resolve_backend
+
+VOCAB = 50
+
+
+def tiny(backend="reference", dtype=torch.float32, seed=0, **kwargs):
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=VOCAB, max_len=16, d_model=16, n_layers=2, n_heads=2, d_ff=32, backend=backend,
+                        **kwargs)
+    return BertForPreTraining(config).to(dtype).eval()
+
+
+@lru_cache(maxsize=1)
+def shared_encoder():
+    return tiny().bert
+
+
+def _batch(batch=3, length=10, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.randint(5, VOCAB, (batch, length), generator=g)
+    ids[0, 7:] = PAD_ID
+    labels = torch.full_like(ids, IGNORE_INDEX)
+    labels[:, 2] = torch.randint(5, VOCAB, (batch,), generator=g)
+    labels[1, 5] = 9
+    segments = (torch.arange(length) >= 4).long().expand(batch, length).clone()
+    return {"input_ids": ids, "segment_ids": segments, "padding_mask": ids == PAD_ID, "mlm_labels": labels,
+            "nsp_labels": torch.tensor([0, 1, 0][:batch])}
+
+
+def test_shapes():
+    model = tiny()
+    b = _batch()
+    mlm, nsp = model(b["input_ids"], b["segment_ids"], b["padding_mask"])
+    assert mlm.shape == (3, 10, VOCAB) and nsp.shape == (3, 2)
+    assert model.bert(b["input_ids"]).shape == (3, 10, 16)
+
+
+@given(st.integers(1, 4), st.integers(1, 12), st.integers(0, 5), st.integers(0, 2**31 - 1))
+def test_padding_does_not_change_real_positions(batch, length, extra, seed):
+    model = shared_encoder()
+    ids = torch.randint(5, VOCAB, (batch, length), generator=torch.Generator().manual_seed(seed))
+    padded = torch.cat([ids, torch.full((batch, min(extra, 16 - length)), PAD_ID)], dim=1)
+    with torch.no_grad():
+        torch.testing.assert_close(model(padded)[:, :length], model(ids), rtol=1e-4, atol=1e-5)
+
+
+def test_mlm_decoder_is_tied_to_the_token_embeddings():
+    model = tiny()
+    b = _batch()
+    loss, _ = model.loss(b)
+    loss.backward()
+    assert not any(p is model.bert.token_embeddings.weight for n, p in model.named_parameters() if "mlm" in n)
+    with torch.no_grad():
+        before = model.mlm_logits(torch.ones(1, 16)).clone()
+        model.bert.token_embeddings.weight[7] += 1.0
+        after = model.mlm_logits(torch.ones(1, 16))
+    changed = (after - before).abs().squeeze(0) > 0
+    assert changed[7] and changed.sum() == 1
+
+
+def test_loss_matches_torch_cross_entropy_on_full_logits():
+    model = tiny()
+    b = _batch()
+    loss, parts = model.loss(b)
+    mlm, nsp = model(b["input_ids"], b["segment_ids"], b["padding_mask"])
+    expected_mlm = F.cross_entropy(mlm.reshape(-1, VOCAB), b["mlm_labels"].reshape(-1), ignore_index=IGNORE_INDEX)
+    expected_nsp = F.cross_entropy(nsp, b["nsp_labels"])
+    torch.testing.assert_close(parts["mlm"], expected_mlm)
+    torch.testing.assert_close(loss, expected_mlm + expected_nsp)
+
+
+def test_backends_agree():
+    b = _batch()
+    outputs = [tiny(backend)(b["input_ids"], b["segment_ids"], b["padding_mask"])[0]
+               for backend in ("reference", "torch")]
+    torch.testing.assert_close(outputs[0], outputs[1], rtol=1e-4, atol=1e-5)
+
+
+def test_gradcheck_float64():
+    model = tiny(dtype=torch.float64)
+    b = _batch(batch=2, length=6)
+    names = ["bert.layers.0.self_attn.q_proj.bias", "bert.segment_embeddings.weight", "mlm_transform.bias"]
+    params = dict(model.named_parameters())
+
+    def loss_of(*tensors):
+        overrides = {**params, **dict(zip(names, tensors))}
+        return functional_call(model, overrides, args=(b["input_ids"], b["segment_ids"], b["padding_mask"]))[0].sum()
+
+    inputs = tuple(params[n].detach().clone().requires_grad_(True) for n in names)
+    assert torch.autograd.gradcheck(loss_of, inputs, eps=1e-6, atol=1e-5)
+
+
+def test_bad_input_is_rejected():
+    model = tiny()
+    with pytest.raises(ValueError, match="input_ids must be"):
+        model.bert(torch.randint(5, VOCAB, (4,)))
+    with pytest.raises(ValueError, match="max_len"):
+        model.bert(torch.randint(5, VOCAB, (1, 17)))
+    with pytest.raises(ValueError, match="ids must be in"):
+        model.bert(torch.full((1, 3), VOCAB))
+    with pytest.raises(ValueError, match="backend"):
+        resolve_backend("cuda")
+
+
+def test_auto_backend_resolves_to_a_real_one():
+    assert resolve_backend("auto") in ("fused", "reference")
+    model = BertModel(BertConfig(vocab_size=VOCAB, d_model=8, n_heads=2, n_layers=1, d_ff=8))
+    assert model.layers[0].self_attn.backend in ("fused", "reference")
+
+
+@pytest.mark.skipif(resolve_backend("auto") != "fused", reason="the fused attention op is not built")
+def test_fused_backend_matches_reference_forward_and_backward():
+    from minitransformer.models.gpt import GPT, GPTConfig
+    b = _batch()
+    reference, fused = tiny("reference").train(), tiny("fused").train()
+    fused.load_state_dict(reference.state_dict())
+    losses = []
+    for model in (reference, fused):
+        torch.manual_seed(0)  # the same dropout masks
+        loss, _ = model.loss(b)
+        loss.backward()
+        losses.append(loss)
+    torch.testing.assert_close(losses[0], losses[1], rtol=1e-5, atol=1e-6)
+    for p, q in zip(reference.parameters(), fused.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-5)
+    torch.manual_seed(0)
+    gpt = GPT(GPTConfig(vocab_size=VOCAB, max_len=16, d_model=16, n_layers=1, n_heads=2, d_ff=32,
+                        backend="reference")).eval()
+    gpt_fused = GPT(GPTConfig(vocab_size=VOCAB, max_len=16, d_model=16, n_layers=1, n_heads=2, d_ff=32,
+                              backend="fused")).eval()
+    gpt_fused.load_state_dict(gpt.state_dict())
+    ids = b["input_ids"].clamp(min=5)
+    torch.testing.assert_close(gpt_fused(ids), gpt(ids), rtol=1e-4, atol=1e-5)

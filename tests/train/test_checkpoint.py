@@ -1,0 +1,90 @@
+"""Safetensors checkpoints: round trip, atomic writes, truncated and mismatched files, no pickle."""
+
+import json
+
+import pytest
+import torch
+from safetensors import safe_open
+
+from minitransformer.optim import AdamW
+from minitransformer.train.checkpoint import FORMAT_NAME, load_checkpoint, read_checkpoint, save_checkpoint
+
+from .tiny import batch_for_step, tiny_gpt
+
+
+def _trained(seed=0):
+    model = tiny_gpt(seed)
+    optimizer = AdamW(model.parameters(), lr=1e-2)
+    for step in range(2):
+        loss, _ = model.loss(batch_for_step(step))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return model, optimizer
+
+
+def test_round_trip_restores_model_optimizer_rng_and_state(tmp_path):
+    model, optimizer = _trained()
+    path = save_checkpoint(tmp_path / "ckpt.safetensors", model, optimizer, {"step": 2, "note": "hi"})
+    expected_rng = torch.get_rng_state()
+    torch.rand(10)
+    other, other_optimizer = tiny_gpt(seed=1), None
+    other_optimizer = AdamW(other.parameters(), lr=5.0)
+    state = load_checkpoint(path, other, other_optimizer)
+    assert state["step"] == 2 and state["note"] == "hi"
+    for (name, a), b in zip(model.state_dict().items(), other.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert torch.equal(torch.get_rng_state(), expected_rng)
+    assert other_optimizer.param_groups[0]["lr"] == 1e-2
+    for p, q in zip(model.parameters(), other.parameters()):
+        for key in ("exp_avg", "exp_avg_sq"):
+            assert torch.equal(optimizer.state[p][key], other_optimizer.state[q][key])
+        assert other_optimizer.state[q]["step"] == 2
+    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))  # temporary file renamed
+
+
+def test_file_is_plain_safetensors_with_json_metadata(tmp_path):
+    model, optimizer = _trained()
+    path = save_checkpoint(tmp_path / "c.safetensors", model, optimizer, {"step": 2})
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = handle.metadata()
+        keys = set(handle.keys())
+    assert metadata["format"] == FORMAT_NAME and json.loads(metadata["state"])["step"] == 2
+    assert "rng/torch" in keys and "model/token_embeddings.weight" in keys
+    assert any(k.startswith("optimizer/") for k in keys)
+
+
+def test_truncated_checkpoint_raises_a_clear_error(tmp_path):
+    model, optimizer = _trained()
+    path = save_checkpoint(tmp_path / "c.safetensors", model, optimizer)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="truncated or not a safetensors file"):
+        load_checkpoint(path, tiny_gpt())
+    path.write_bytes(b"\x80\x04pickle?")
+    with pytest.raises(ValueError, match="truncated or not a safetensors file"):
+        read_checkpoint(path)
+    with pytest.raises(ValueError, match="checkpoint not found"):
+        read_checkpoint(tmp_path / "missing.safetensors")
+
+
+def test_mismatched_checkpoint_raises_a_clear_error(tmp_path):
+    model, _ = _trained()
+    path = save_checkpoint(tmp_path / "c.safetensors", model)
+    bigger = tiny_gpt()
+    bigger.final_norm.weight = torch.nn.Parameter(torch.ones(17))
+    with pytest.raises(ValueError, match="final_norm.weight has shape"):
+        load_checkpoint(path, bigger)
+    deeper = tiny_gpt()
+    deeper.extra = torch.nn.Linear(2, 2)
+    with pytest.raises(ValueError, match="missing"):
+        load_checkpoint(path, deeper)
+    with pytest.raises(ValueError, match="no optimizer state"):
+        load_checkpoint(path, tiny_gpt(), AdamW(tiny_gpt().parameters()))
+
+
+def test_foreign_safetensors_file_is_rejected(tmp_path):
+    from safetensors.torch import save_file
+    save_file({"w": torch.zeros(2)}, str(tmp_path / "other.safetensors"))
+    with pytest.raises(ValueError, match="not a minitransformer-checkpoint"):
+        read_checkpoint(tmp_path / "other.safetensors")
