@@ -3,7 +3,7 @@
 #   make test       set up, build, run the test suite without the `slow` tests
 #   make test-all   the same with the `slow` tests
 #   make test-tsan  the CUDA kernels under ThreadSanitizer, through the CUDA emulator
-#   make bench      the kernel benchmarks (results in bench/results/)
+#   make bench      the kernel benchmarks: softmax and attention (results in bench/results/)
 
 PYTHON_SYSTEM ?= python3
 VENV          := .venv
@@ -36,6 +36,7 @@ test-tsan:
 
 bench: build
 	$(PY) bench/softmax.py
+	$(PY) bench/attention.py
 
 setup: $(STAMPS)/deps
 

@@ -11,6 +11,12 @@ import sys
 COMMAND_MODULES = [
     "minitransformer.commands.demo",
     "minitransformer.commands.bench",
+    "minitransformer.commands.vision",
+    "minitransformer.commands.word2vec",
+    "minitransformer.commands.pretrain",
+    "minitransformer.commands.finetune",
+    "minitransformer.commands.evaluate",
+    "minitransformer.commands.generate",
 ]
 
 

@@ -1,61 +1,93 @@
 """`minitransformer demo`: the project's main job, as run by `make demo`.
 
-1. Check every softmax implementation we have — the C++ op, each CUDA kernel version (on the GPU, or
-   emulated on the CPU), the hand-written torch version — against the NumPy float64 reference.
-2. Benchmark our softmax against torch.softmax (quick sweep) and print the table.
+1. Pre-train a small BERT on unlabelled text, fine-tune it on movie-review sentiment with 100, 500 and
+   all labels, and compare with the same model from scratch and with word2vec-initialised embeddings
+   (the reduced headline experiment, train/experiment.py; report in
+   bench/results/pretrain_finetune_demo.{md,png,json}; 5-10 minutes on 2 busy CPU cores).
+2. Check every implementation of our ops (softmax, attention) — the C++ op, each CUDA kernel version
+   (on the GPU, or emulated on the CPU), the hand-written torch version — against the NumPy float64
+   references.
+3. Benchmark softmax against torch.softmax and attention against SDPA (quick sweeps); print the tables.
 """
+
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from minitransformer.commands import bench
-from minitransformer.reference import softmax as ref
+from minitransformer.reference import attention as ref_attention
+from minitransformer.reference import softmax as ref_softmax
+from minitransformer.train.experiment import run_demo
 
-CHECK_SHAPES = [(1, 1), (7, 33), (64, 1000), (5, 4097)]
+SOFTMAX_SHAPES = [(1, 1), (7, 33), (64, 1000), (5, 4097)]
+# (B, H, N_q, N_k, D, causal): N = 1, ragged tiles, N_q != N_k, D not a power of two.
+ATTENTION_CASES = [(1, 1, 1, 1, 16, False), (2, 2, 70, 70, 24, True), (1, 2, 33, 95, 64, False)]
 
 
-def _implementations():
-    """name -> function(x) for every softmax this build can run here."""
+def _variants(versions):
+    """name -> (keyword arguments of the op's Python face, whether inputs go to the GPU)."""
     import minitransformer.ops as ops
-    impls = {"cpu op (fused)": lambda x: ops.softmax(x), "hand-written torch": lambda x: ops.softmax(
-        x, backend="reference")}
-    for version in ops.kernel_versions("softmax"):
-        if torch.cuda.is_available() and ops.HAS_CUDA_KERNELS:
-            impls[f"cuda v{version}"] = lambda x, v=version: ops.softmax(x.cuda(), version=v).cpu()
+    variants = {"cpu op (fused)": ({}, False), "hand-written torch": ({"backend": "reference"}, False)}
+    on_gpu = torch.cuda.is_available() and ops.HAS_CUDA_KERNELS
+    for version in versions:
+        if on_gpu:
+            variants[f"cuda v{version}"] = ({"version": version}, True)
         else:
-            impls[f"cuda v{version} (emulated)"] = lambda x, v=version: ops.softmax(
-                x, backend="emulated", version=v)
-    return impls
+            variants[f"cuda v{version} (emulated)"] = ({"backend": "emulated", "version": version}, False)
+    return variants
+
+
+def _worst_error(fn, cases, kwargs, to_gpu):
+    """Max relative error ‖y − y_ref‖ / ‖y_ref‖ of fn(*inputs, **kwargs) over (inputs, expected) cases."""
+    worst = 0.0
+    for inputs, options, expected in cases:
+        tensors = [torch.from_numpy(a).cuda() if to_gpu else torch.from_numpy(a) for a in inputs]
+        y = fn(*tensors, **options, **kwargs).cpu().numpy()
+        worst = max(worst, np.linalg.norm(y - expected) / max(np.linalg.norm(expected), 1e-30))
+    return worst
 
 
 def check_against_reference(seed=0):
-    """Max relative error (‖y − y_ref‖ / ‖y_ref‖) of each implementation over CHECK_SHAPES."""
+    """{op: {implementation: max relative error}} against the NumPy float64 references."""
+    import minitransformer.ops as ops
     rng = np.random.default_rng(seed)
-    inputs = [rng.standard_normal(shape).astype(np.float32) * 10 for shape in CHECK_SHAPES]
+    softmax_cases = []
+    for shape in SOFTMAX_SHAPES:
+        x = rng.standard_normal(shape).astype(np.float32) * 10
+        softmax_cases.append(((x,), {}, ref_softmax.softmax(x)))
+    attention_cases = []
+    for batch, heads, n_q, n_k, dim, causal in ATTENTION_CASES:
+        q, k, v = (rng.standard_normal((batch, heads, n, dim)).astype(np.float32) for n in (n_q, n_k, n_k))
+        expected = ref_attention.attention_forward(q, k, v, causal=causal)[0]
+        attention_cases.append(((q, k, v), {"causal": causal}, expected))
     errors = {}
-    for name, fn in _implementations().items():
-        worst = 0.0
-        for x in inputs:
-            expected = ref.softmax(x)
-            y = fn(torch.from_numpy(x)).numpy()
-            worst = max(worst, np.linalg.norm(y - expected) / np.linalg.norm(expected))
-        errors[name] = worst
+    for op, fn, cases in [("softmax", ops.softmax, softmax_cases),
+                          ("attention", ops.attention, attention_cases)]:
+        errors[op] = {name: _worst_error(fn, cases, kwargs, to_gpu)
+                      for name, (kwargs, to_gpu) in _variants(ops.kernel_versions(op)).items()}
     return errors
 
 
 def _run(args):
-    print("== 1. softmax against the NumPy float64 reference "
-          f"(shapes {', '.join(str(s) for s in CHECK_SHAPES)}) ==")
+    if not args.skip_experiment:
+        print("== 1. pre-training then fine-tuning: pre-trained vs from scratch vs word2vec (reduced) ==")
+        print(run_demo(Path(args.results)))
+    print("== 2. our kernels against the NumPy float64 references ==")
     errors = check_against_reference()
-    for name, error in errors.items():
-        status = "ok" if error <= 1e-5 else "FAILED"
-        print(f"  {name:28s} max relative error {error:.2e}  {status}")
-    print("\n== 2. softmax speed against torch.softmax (quick sweep; full: make bench) ==")
+    for op, by_name in errors.items():
+        for name, error in by_name.items():
+            status = "ok" if error <= 1e-5 else "FAILED"
+            print(f"  {op:10s} {name:28s} max relative error {error:.2e}  {status}")
+    print("\n== 3. speed against PyTorch, measured side by side (quick sweeps; full: make bench) ==")
     bench.run_script("softmax", ["--quick"])
-    return 0 if all(e <= 1e-5 for e in errors.values()) else 1
+    bench.run_script("attention", ["--quick"])
+    return 0 if all(e <= 1e-5 for by_name in errors.values() for e in by_name.values()) else 1
 
 
 def register(subparsers):
-    parser = subparsers.add_parser("demo", help="check our kernels against NumPy, then benchmark them",
-                                   description=__doc__)
+    parser = subparsers.add_parser("demo", description=__doc__,
+                                   help="a small pre-train + fine-tune experiment, then check and benchmark our kernels")
+    parser.add_argument("--skip-experiment", action="store_true", help="only the kernel checks and benchmark")
+    parser.add_argument("--results", default="bench/results", help="where the experiment report goes")
     parser.set_defaults(func=_run)
