@@ -21,6 +21,8 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
+from minitransformer.data.tokenizer import WordPieceTokenizer
+
 FORMAT_NAME, FORMAT_VERSION = "minitransformer-checkpoint", "1"
 
 
@@ -111,3 +113,20 @@ def load_checkpoint(path, model, optimizer=None, restore_rng=True):
     if restore_rng:
         torch.set_rng_state(tensors["rng/torch"])
     return state
+
+
+def pretraining_state(kind, config, tokenizer):
+    """The JSON state a pre-training checkpoint carries, so that ``load_pretrained`` can rebuild it."""
+    return {"model": kind, "model_config": config.to_dict(), "tokenizer": tokenizer.to_json()}
+
+
+def load_pretrained(path, kind, build_model):
+    """``(model, tokenizer, state)`` from a checkpoint saved with ``pretraining_state(kind, …)``.
+
+    ``build_model(model_config_dict)`` makes the empty model; a checkpoint of another kind raises."""
+    _, state = read_checkpoint(path)
+    if state.get("model") != kind:
+        raise ValueError(f"checkpoint {path} does not hold a {kind.upper()} model (model={state.get('model')!r})")
+    model = build_model(state["model_config"])
+    load_checkpoint(path, model, restore_rng=False)
+    return model, WordPieceTokenizer.from_json(state["tokenizer"]), state

@@ -21,7 +21,7 @@ from minitransformer.data.pretraining_nsp import bert_batch, make_nsp_examples
 from minitransformer.data.pretraining_text import encode_documents
 from minitransformer.data.tokenizer import WordPieceTokenizer
 from minitransformer.models.bert import BertConfig, BertForPreTraining
-from minitransformer.train.checkpoint import load_checkpoint, read_checkpoint
+from minitransformer.train.checkpoint import load_pretrained, pretraining_state, read_checkpoint
 from minitransformer.train.distributed import is_main_process
 from minitransformer.train.loop import CHECKPOINT_NAME, train
 
@@ -97,8 +97,7 @@ def pretrain_bert(texts, out_dir, train_config, vocab_size=4000, batch_size=32, 
     history = train(model, step_batches(training, batch_size, config.max_len, len(tokenizer), train_config.seed),
                     train_config, out_dir=out_dir, evaluate=make_evaluator(held_out, config.max_len, len(tokenizer)),
                     resume=resume, progress=progress, desc="pre-train BERT",
-                    checkpoint_state={"model": "bert", "model_config": config.to_dict(),
-                                      "tokenizer": tokenizer.to_json()})
+                    checkpoint_state=pretraining_state("bert", config, tokenizer))
     if is_main_process():
         (out_dir / "history.json").write_text(json.dumps(history))
     return model, tokenizer, history
@@ -106,9 +105,4 @@ def pretrain_bert(texts, out_dir, train_config, vocab_size=4000, batch_size=32, 
 
 def load_bert(path):
     """``(BertForPreTraining, tokenizer, state)`` rebuilt from a pre-training checkpoint."""
-    _, state = read_checkpoint(path)
-    if state.get("model") != "bert":
-        raise ValueError(f"checkpoint {path} does not hold a BERT model (model={state.get('model')!r})")
-    model = BertForPreTraining(BertConfig(**state["model_config"]))
-    load_checkpoint(path, model, restore_rng=False)
-    return model, WordPieceTokenizer.from_json(state["tokenizer"]), state
+    return load_pretrained(path, "bert", lambda config: BertForPreTraining(BertConfig(**config)))

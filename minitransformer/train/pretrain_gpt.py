@@ -16,7 +16,7 @@ import torch
 from minitransformer.data.pretraining_causal import causal_lm_batch, token_stream
 from minitransformer.data.tokenizer import WordPieceTokenizer
 from minitransformer.models.gpt import GPT, GPTConfig
-from minitransformer.train.checkpoint import load_checkpoint, read_checkpoint
+from minitransformer.train.checkpoint import load_pretrained, pretraining_state, read_checkpoint
 from minitransformer.train.distributed import is_main_process
 from minitransformer.train.loop import CHECKPOINT_NAME, train
 
@@ -51,18 +51,13 @@ def pretrain_gpt(texts, out_dir, train_config, vocab_size=4000, batch_size=32, m
         tokenizer.save(out_dir / "tokenizer.json")
     history = train(model, get_batch, train_config, out_dir=out_dir, evaluate=evaluate, resume=resume,
                     progress=progress, desc="pre-train GPT",
-                    checkpoint_state={"model": "gpt", "model_config": config.to_dict(),
-                                      "tokenizer": tokenizer.to_json()})
+                    checkpoint_state=pretraining_state("gpt", config, tokenizer))
     if is_main_process():
         (out_dir / "history.json").write_text(json.dumps(history))
     return model, tokenizer, history
 
 
 def load_gpt(path):
-    """``(GPT, tokenizer, state)`` rebuilt from a GPT checkpoint."""
-    _, state = read_checkpoint(path)
-    if state.get("model") != "gpt":
-        raise ValueError(f"checkpoint {path} does not hold a GPT model (model={state.get('model')!r})")
-    model = GPT(GPTConfig(**state["model_config"]))
-    load_checkpoint(path, model, restore_rng=False)
-    return model.eval(), WordPieceTokenizer.from_json(state["tokenizer"]), state
+    """``(GPT, tokenizer, state)`` rebuilt from a GPT checkpoint, in eval mode."""
+    model, tokenizer, state = load_pretrained(path, "gpt", lambda config: GPT(GPTConfig(**config)))
+    return model.eval(), tokenizer, state
