@@ -143,17 +143,6 @@ def check_mha(seed, backend="reference", causal=False):
                 call=lambda m, t: m(t, key_padding_mask=padding, is_causal=causal))
 
 
-def _copy_layer(mine, theirs):
-    mine.self_attn.load_from_torch(theirs.self_attn)
-    if hasattr(theirs, "multihead_attn"):
-        mine.multihead_attn.load_from_torch(theirs.multihead_attn)
-    mine.feed_forward.linear1.load_state_dict(theirs.linear1.state_dict())
-    mine.feed_forward.linear2.load_state_dict(theirs.linear2.state_dict())
-    for name in ("norm1", "norm2", "norm3"):
-        if hasattr(theirs, name):
-            getattr(mine, name).load_state_dict(getattr(theirs, name).state_dict())
-
-
 def _feed_forward_and_norm_params(layer, norms):
     """w1, b1, w2, b2, norm{i}_weight, norm{i}_bias of an encoder/decoder layer as float64 arrays."""
     named = {"w1": layer.feed_forward.linear1.weight, "b1": layer.feed_forward.linear1.bias,
@@ -167,7 +156,7 @@ def check_encoder(seed, norm_first=False):
     torch.manual_seed(seed)
     theirs = torch.nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True, norm_first=norm_first)
     mine = mnn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, norm_first=norm_first)
-    _copy_layer(mine, theirs)
+    mine.load_from_torch(theirs)
     params = _mha_numpy_params(mine.self_attn)
     params.update(_feed_forward_and_norm_params(mine, norms=2))
     return both(mine, theirs, torch.randn(2, 9, 32), lambda a: encoder_layer_forward(a, params, 4, norm_first=norm_first),
@@ -178,7 +167,7 @@ def check_decoder(seed, norm_first=False):
     torch.manual_seed(seed)
     theirs = torch.nn.TransformerDecoderLayer(32, 4, 64, dropout=0.0, batch_first=True, norm_first=norm_first)
     mine = mnn.TransformerDecoderLayer(32, 4, 64, dropout=0.0, norm_first=norm_first)
-    _copy_layer(mine, theirs)
+    mine.load_from_torch(theirs)
     memory, causal = torch.randn(2, 6, 32), torch.ones(9, 9, dtype=torch.bool).triu(1)
     params = {"self_attn": _mha_numpy_params(mine.self_attn), "cross_attn": _mha_numpy_params(mine.multihead_attn)}
     params.update(_feed_forward_and_norm_params(mine, norms=3))

@@ -13,6 +13,7 @@ from torch import nn
 
 from minitransformer.nn._checks import check_tensor
 from minitransformer.nn.dropout import Dropout
+from minitransformer.nn.encoder_layer import load_layer_from_torch
 from minitransformer.nn.feedforward import FeedForward
 from minitransformer.nn.layernorm import LayerNorm
 from minitransformer.nn.multihead_attention import MultiHeadAttention
@@ -31,6 +32,10 @@ class TransformerDecoderLayer(nn.Module):
         self.norm1, self.norm2, self.norm3 = (LayerNorm(d_model, eps=layer_norm_eps, bias=bias) for _ in range(3))
         self.dropout1, self.dropout2, self.dropout3 = Dropout(dropout), Dropout(dropout), Dropout(dropout)
         self.norm_first = norm_first
+
+    def load_from_torch(self, torch_layer):
+        """Copy a ``torch.nn.TransformerDecoderLayer``'s weights (same sizes) into this layer."""
+        load_layer_from_torch(self, torch_layer)
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=True):

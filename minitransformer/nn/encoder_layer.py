@@ -19,6 +19,19 @@ from minitransformer.nn.layernorm import LayerNorm
 from minitransformer.nn.multihead_attention import MultiHeadAttention
 
 
+def load_layer_from_torch(layer, torch_layer):
+    """Copy the weights of a ``torch.nn.TransformerEncoderLayer`` / ``TransformerDecoderLayer`` with the same
+    sizes into our ``layer`` of the same kind (attention blocks, the two FFN linears, the norms)."""
+    layer.self_attn.load_from_torch(torch_layer.self_attn)
+    if hasattr(torch_layer, "multihead_attn"):
+        layer.multihead_attn.load_from_torch(torch_layer.multihead_attn)
+    layer.feed_forward.linear1.load_state_dict(torch_layer.linear1.state_dict())
+    layer.feed_forward.linear2.load_state_dict(torch_layer.linear2.state_dict())
+    for name in ("norm1", "norm2", "norm3"):
+        if hasattr(torch_layer, name):
+            getattr(layer, name).load_state_dict(getattr(torch_layer, name).state_dict())
+
+
 class TransformerEncoderLayer(nn.Module):
     """``dropout`` applies to the residual branches and the FFN hidden layer; ``attention_dropout`` (default:
     ``dropout``) to the attention weights — set it to 0.0 for ``backend="fused"``, which has none. ``rotary``
@@ -35,6 +48,10 @@ class TransformerEncoderLayer(nn.Module):
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
         self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
         self.norm_first = norm_first
+
+    def load_from_torch(self, torch_layer):
+        """Copy a ``torch.nn.TransformerEncoderLayer``'s weights (same sizes) into this layer."""
+        load_layer_from_torch(self, torch_layer)
 
     def _self_attention(self, x, attn_mask, key_padding_mask, is_causal):
         return self.dropout1(self.self_attn(x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,

@@ -26,13 +26,3 @@ def mha_params(mha):
     return params
 
 
-def copy_encoder_layer(mine, theirs):
-    """Copy a torch.nn.TransformerEncoderLayer / DecoderLayer's weights into ours (same sizes)."""
-    mine.self_attn.load_from_torch(theirs.self_attn)
-    if hasattr(theirs, "multihead_attn"):
-        mine.multihead_attn.load_from_torch(theirs.multihead_attn)
-    mine.feed_forward.linear1.load_state_dict(theirs.linear1.state_dict())
-    mine.feed_forward.linear2.load_state_dict(theirs.linear2.state_dict())
-    for name in ("norm1", "norm2", "norm3"):
-        if hasattr(theirs, name):
-            getattr(mine, name).load_state_dict(getattr(theirs, name).state_dict())

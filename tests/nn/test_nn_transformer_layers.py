@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from minitransformer import nn as mnn
 from minitransformer.reference.decoder_layer import decoder_layer_forward
 from minitransformer.reference.encoder_layer import encoder_layer_forward
-from _nn_helpers import copy_encoder_layer, mha_params, rel_err, to_numpy
+from _nn_helpers import mha_params, rel_err, to_numpy
 
 
 @given(norm_first=st.booleans(), activation=st.sampled_from(["relu", "gelu"]), length=st.integers(1, 6),
@@ -19,7 +19,7 @@ def test_encoder_layer_matches_torch(norm_first, activation, length, causal, see
     theirs = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, activation=activation, batch_first=True,
                                               norm_first=norm_first)
     mine = mnn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, activation=activation, norm_first=norm_first)
-    copy_encoder_layer(mine, theirs)
+    mine.load_from_torch(theirs)
     x = torch.randn(3, length, 8, requires_grad=True)
     padding = torch.rand(3, length) < 0.3
     padding[:, 0] = False
@@ -38,7 +38,7 @@ def test_decoder_layer_matches_torch(norm_first, n_target, n_source, seed):
     torch.manual_seed(seed)
     theirs = torch.nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0, batch_first=True, norm_first=norm_first)
     mine = mnn.TransformerDecoderLayer(8, 2, 16, dropout=0.0, norm_first=norm_first)
-    copy_encoder_layer(mine, theirs)
+    mine.load_from_torch(theirs)
     tgt, memory = torch.randn(2, n_target, 8, requires_grad=True), torch.randn(2, n_source, 8, requires_grad=True)
     memory_padding = torch.rand(2, n_source) < 0.3
     memory_padding[:, 0] = False
