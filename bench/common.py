@@ -70,16 +70,22 @@ def machine_info():
     }
 
 
+def write_markdown(name, markdown):
+    """Write bench/results/<name>.md; return its path."""
+    os.makedirs(RESULTS_DIR, exist_ok=True)
+    md_path = os.path.join(RESULTS_DIR, f"{name}.md")
+    with open(md_path, "w") as f:
+        f.write(markdown)
+    return md_path
+
+
 def write_results(name, payload, markdown):
     """Write bench/results/<name>.json and .md; return the two paths."""
     os.makedirs(RESULTS_DIR, exist_ok=True)
     json_path = os.path.join(RESULTS_DIR, f"{name}.json")
-    md_path = os.path.join(RESULTS_DIR, f"{name}.md")
     with open(json_path, "w") as f:
         json.dump(payload, f, indent=2)
-    with open(md_path, "w") as f:
-        f.write(markdown)
-    return json_path, md_path
+    return json_path, write_markdown(name, markdown)
 
 
 def markdown_table(headers, rows):

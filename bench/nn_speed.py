@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import RESULTS_DIR, machine_info, markdown_table, time_interleaved  # noqa: E402
+from common import machine_info, markdown_table, time_interleaved, write_markdown  # noqa: E402
 
 from minitransformer import nn as mnn  # noqa: E402
 
@@ -108,10 +108,7 @@ def main():
                 "\"SDPA backend\" = our projections around `F.scaled_dot_product_attention`, \"fused backend\" = "
                 "our projections around `minitransformer.ops.attention` (issue 4's kernel).\n\n"
                 + markdown_table(["module", "case", "pass", "implementation", "ms", "ratio to torch"], rows))
-    os.makedirs(RESULTS_DIR, exist_ok=True)
-    path = os.path.join(RESULTS_DIR, "nn_speed.md")
-    with open(path, "w") as f:
-        f.write(markdown)
+    path = write_markdown("nn_speed", markdown)
     print(markdown)
     print(f"wrote {path}")
 

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import RESULTS_DIR, machine_info, markdown_table  # noqa: E402
+from common import machine_info, markdown_table, write_markdown  # noqa: E402
 
 from minitransformer import nn as mnn  # noqa: E402
 from minitransformer import optim as mopt  # noqa: E402
@@ -351,10 +351,7 @@ def main():
                 "vs torch.optim in fp32, after 5 steps vs the NumPy update rule in fp64). \"-\": no such "
                 "counterpart (no built-in, or a forward-only reference).\n" + note + "\n"
                 + markdown_table(headers, rows))
-    os.makedirs(RESULTS_DIR, exist_ok=True)
-    path = os.path.join(RESULTS_DIR, "parity.md")
-    with open(path, "w") as f:
-        f.write(markdown)
+    path = write_markdown("parity", markdown)
     print(markdown)
     print(f"wrote {path}")
 
