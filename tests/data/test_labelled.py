@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from minitransformer.data.labelled import (held_out_split, label_budget, load_dataset, movie_reviews,
-                                           save_split, sms_spam, trec_questions)
+                                           rotten_tomatoes, rotten_tomatoes_plots, save_split, sms_spam,
+                                           trec_questions)
 from minitransformer.data.labelled_batches import encode_texts
 from minitransformer.data.tokenizer import CLS_ID, PAD_ID, SEP_ID, WordPieceTokenizer
 
@@ -24,6 +25,14 @@ def test_second_tasks_load():
     assert trec.class_names == ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"] and len(trec) > 5000
     with pytest.raises(ValueError, match="dataset must be one of"):
         load_dataset("imdb")
+
+
+def test_rotten_tomatoes_snippets_and_plots_are_distinct():
+    snippets, plots = rotten_tomatoes(), rotten_tomatoes_plots()
+    assert len(snippets) == len(set(snippets.texts)) == 12752 and sum(snippets.labels) == 7368
+    assert snippets.class_names == ["rotten", "fresh"] and load_dataset("rotten_tomatoes").texts == snippets.texts
+    assert len(plots) == len(set(plots)) == 1083 and min(len(p) for p in plots) > 100
+    assert not set(plots) & set(snippets.texts)
 
 
 def test_held_out_split_is_fixed_and_disjoint(tmp_path):
