@@ -2,6 +2,7 @@
 on unlabelled text — the built-in corpora and/or your own text files.
 
     minitransformer pretrain --out runs/bert                         # BERT on Shakespeare + movie reviews
+    minitransformer pretrain --out runs/mlm --sources movie_reviews rotten_tomatoes --no-nsp   # MLM only
     minitransformer pretrain --model gpt --sources --files my.txt --out runs/gpt
     minitransformer pretrain --out runs/bert --resume                # continue exactly where it stopped
     torchrun --nproc_per_node 2 -m minitransformer.cli pretrain --out runs/bert   # data-parallel (DDP)
@@ -43,9 +44,12 @@ def _run(args):
     texts = pretraining_texts(args.sources, args.files)
     config = TrainConfig(steps=args.steps, lr=args.lr, warmup_steps=args.warmup, eval_every=args.eval_every,
                          checkpoint_every=args.checkpoint_every, seed=args.seed)
-    run = pretrain_bert if args.model == "bert" else pretrain_gpt
-    _, tokenizer, history = run(texts, args.out, config, vocab_size=args.vocab_size, batch_size=args.batch_size,
-                                model_kwargs=model_kwargs(args), resume=args.resume)
+    common = {"vocab_size": args.vocab_size, "batch_size": args.batch_size, "model_kwargs": model_kwargs(args),
+              "resume": args.resume}
+    if args.model == "bert":
+        _, tokenizer, history = pretrain_bert(texts, args.out, config, nsp=not args.no_nsp, **common)
+    else:
+        _, tokenizer, history = pretrain_gpt(texts, args.out, config, **common)
     if not is_main_process():
         return 0
     last = history[-1]
@@ -61,7 +65,7 @@ def register(subparsers):
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--model", choices=["bert", "gpt"], default="bert", help="default bert")
     parser.add_argument("--sources", nargs="*", default=list(SOURCES), choices=SOURCES,
-                        help="built-in corpora (default: both); give none to use only --files")
+                        help="built-in corpora (default: all); give none to use only --files")
     parser.add_argument("--files", nargs="*", default=[], help="your own UTF-8 text files, one document each")
     parser.add_argument("--vocab-size", type=int, default=4000, help="tokenizer vocabulary (default 4000)")
     parser.add_argument("--steps", type=int, default=2000, help="optimizer steps (default 2000)")
@@ -73,5 +77,7 @@ def register(subparsers):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.safetensors")
+    parser.add_argument("--no-nsp", action="store_true",
+                        help="bert: MLM alone on whole documents, no next-sentence prediction (RoBERTa's choice)")
     add_model_arguments(parser)
     parser.set_defaults(func=_run)

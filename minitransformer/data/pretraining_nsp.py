@@ -10,6 +10,9 @@ A document is a list of sentences (token-id lists). Sentences are packed into ch
 sentence is cut at a random token, so short documents (a one-line review) still give true pairs.
 Over-long pairs are trimmed, one token at a time from the longer side (BERT's ``truncate_seq_pair``).
 
+Without NSP (RoBERTa's "DOC-SENTENCES" input, Liu et al. 2019, section 4.2) ``make_document_examples``
+gives ``[CLS] chunk [SEP]``: whole chunks of one document, B empty, NSP label ``NO_NSP`` (ignored by the loss).
+
 ``bert_batch`` pads examples into tensors and applies the MLM corruption of ``pretraining_mlm``.
 """
 
@@ -17,10 +20,11 @@ import random
 
 import torch
 
-from minitransformer.data.pretraining_mlm import mask_tokens
+from minitransformer.data.pretraining_mlm import IGNORE_INDEX, mask_tokens
 from minitransformer.data.tokenizer import CLS_ID, PAD_ID, SEP_ID, SPECIAL_TOKENS
 
 IS_NEXT, NOT_NEXT = 0, 1
+NO_NSP = IGNORE_INDEX
 
 
 def _chunks(sentences, budget):
@@ -85,16 +89,27 @@ def make_nsp_examples(documents, max_len, seed=0):
     return examples
 
 
+def make_document_examples(documents, max_len):
+    """A list of ``(chunk, [], NO_NSP)``: each document's sentences packed into chunks of <= max_len - 2 tokens."""
+    if max_len < 3:
+        raise ValueError(f"max_len must be at least 3 ([CLS] a [SEP]), got {max_len}")
+    examples = [([t for s in chunk for t in s], [], NO_NSP)
+                for document in documents for chunk in _chunks([s for s in document if s], max_len - 2)]
+    if not examples:
+        raise ValueError("documents hold no tokens")
+    return examples
+
+
 def bert_batch(examples, max_len, vocab_size, generator=None, max_predictions=20):
-    """Tensors for a list of NSP examples: ``input_ids``, ``segment_ids``, ``padding_mask`` (True at [PAD]),
-    ``mlm_labels`` (all (B, max_len)) and ``nsp_labels`` (B,)."""
+    """Tensors for a list of examples (NSP pairs or document chunks): ``input_ids``, ``segment_ids``,
+    ``padding_mask`` (True at [PAD]), ``mlm_labels`` (all (B, max_len)) and ``nsp_labels`` (B,)."""
     if not examples:
         raise ValueError("examples is empty")
     batch = len(examples)
     ids = torch.full((batch, max_len), PAD_ID, dtype=torch.long)
     segments = torch.zeros(batch, max_len, dtype=torch.long)
     for row, (a, b, _) in enumerate(examples):
-        tokens = [CLS_ID, *a, SEP_ID, *b, SEP_ID]
+        tokens = [CLS_ID, *a, SEP_ID, *b, SEP_ID] if b else [CLS_ID, *a, SEP_ID]
         if len(tokens) > max_len:
             raise ValueError(f"example {row} has {len(tokens)} tokens, more than max_len={max_len}")
         ids[row, :len(tokens)] = torch.tensor(tokens)

@@ -7,11 +7,12 @@
     The encoder's trainable parameters use lr · backbone_lr_scale, the head uses lr.
 
 Batches are drawn epoch by epoch from a seeded permutation (a pure function of the step, so runs
-resume exactly), and each batch is trimmed to its longest sequence.
+resume exactly), and each batch is trimmed to its longest sequence (data/padding.py).
 """
 
 import torch
 
+from minitransformer.data.padding import trim_padding
 from minitransformer.data.tokenizer import WordPieceTokenizer
 from minitransformer.metrics import classification_report
 from minitransformer.models.bert import BertConfig, BertModel
@@ -59,19 +60,14 @@ def epoch_batches(n_examples, batch_size, seed=0):
     return indices
 
 
-def trim(input_ids, padding_mask):
-    """Drop the columns that are padding in every row."""
-    length = max(1, int((~padding_mask).sum(1).max()))
-    return input_ids[:, :length], padding_mask[:, :length]
-
-
 @torch.no_grad()
 def predict(classifier, input_ids, padding_mask, batch_size=256):
     """Predicted class ids (N,) in eval mode."""
     classifier.eval()
     predictions = []
     for start in range(0, input_ids.shape[0], batch_size):
-        ids, pad = trim(input_ids[start:start + batch_size], padding_mask[start:start + batch_size])
+        pad = padding_mask[start:start + batch_size]
+        ids, pad = trim_padding(pad, input_ids[start:start + batch_size], pad)
         predictions.append(classifier(ids, pad).argmax(-1))
     return torch.cat(predictions)
 
@@ -95,7 +91,8 @@ def finetune(classifier, input_ids, padding_mask, labels, config, batch_size=32,
 
     def get_batch(step):
         chosen = indices(step)
-        return (*trim(input_ids[chosen], padding_mask[chosen]), labels[chosen])
+        ids, pad = input_ids[chosen], padding_mask[chosen]
+        return (*trim_padding(pad, ids, pad), labels[chosen])
     return train(classifier, get_batch, config, out_dir=out_dir, evaluate=evaluate, param_groups=groups,
                  progress=progress, desc=desc, checkpoint_state=checkpoint_state)
 

@@ -4,8 +4,11 @@
           -> per step: a batch of pairs, freshly masked (data/pretraining_nsp.py, pretraining_mlm.py)
           -> BertForPreTraining (models/bert.py) trained by train/loop.py, checkpoint in out_dir
 
+With ``nsp=False`` the examples are whole documents, ``[CLS] document [SEP]``, and only the MLM loss is
+trained (RoBERTa's choice; on our review text it is what makes pre-training help, docs/pretraining.md).
+
 The checkpoint carries the model config and the tokenizer, so ``load_bert(path)`` rebuilds both.
-5% of the pairs (at most 512) are held out; ``evaluate`` reports their MLM/NSP loss and accuracy with
+5% of the examples (at most 512) are held out; ``evaluate`` reports their MLM/NSP loss and accuracy with
 a fixed masking, so the numbers are comparable across steps.
 """
 
@@ -15,9 +18,10 @@ from pathlib import Path
 import torch
 
 from minitransformer.data.corpus import shakespeare_texts
-from minitransformer.data.labelled import movie_reviews
+from minitransformer.data.labelled import movie_reviews, rotten_tomatoes, rotten_tomatoes_plots
+from minitransformer.data.padding import trim_padding
 from minitransformer.data.pretraining_mlm import IGNORE_INDEX
-from minitransformer.data.pretraining_nsp import bert_batch, make_nsp_examples
+from minitransformer.data.pretraining_nsp import NO_NSP, bert_batch, make_document_examples, make_nsp_examples
 from minitransformer.data.pretraining_text import encode_documents
 from minitransformer.data.tokenizer import WordPieceTokenizer
 from minitransformer.models.bert import BertConfig, BertForPreTraining
@@ -25,11 +29,13 @@ from minitransformer.train.checkpoint import load_pretrained, pretraining_state,
 from minitransformer.train.distributed import is_main_process
 from minitransformer.train.loop import CHECKPOINT_NAME, train
 
-SOURCES = ("shakespeare", "movie_reviews")
+SOURCES = ("shakespeare", "movie_reviews", "rotten_tomatoes")
 
 
 def pretraining_texts(sources=SOURCES, files=()):
-    """Unlabelled documents: the Shakespeare works, the movie-review snippets (labels dropped), text files."""
+    """Unlabelled documents: the Shakespeare works, the VADER movie-review snippets and the Rotten Tomatoes
+    snippets and plot summaries (labels dropped; each distinct text once: 6,150 snippets are in both
+    review corpora), then the text files, one document each."""
     unknown = set(sources) - set(SOURCES)
     if unknown:
         raise ValueError(f"sources must be among {SOURCES}, got {sorted(unknown)}")
@@ -38,6 +44,9 @@ def pretraining_texts(sources=SOURCES, files=()):
         texts += shakespeare_texts()
     if "movie_reviews" in sources:
         texts += movie_reviews().texts
+    if "rotten_tomatoes" in sources:
+        texts += rotten_tomatoes().texts + rotten_tomatoes_plots()
+    texts = list(dict.fromkeys(texts))
     for path in map(Path, files):
         if not path.is_file():
             raise ValueError(f"text file not found: {path}")
@@ -47,18 +56,26 @@ def pretraining_texts(sources=SOURCES, files=()):
     return texts
 
 
+def trim_batch(batch):
+    """The batch cut to its longest sequence (data/padding.py): the loss does not change, the step is faster."""
+    keys = [key for key, value in batch.items() if value.dim() == 2]  # the (B, N) tensors
+    return {**batch, **dict(zip(keys, trim_padding(batch["padding_mask"], *(batch[key] for key in keys))))}
+
+
 def step_batches(examples, batch_size, max_len, vocab_size, seed=0):
     """``get_batch(step)``: ``batch_size`` random examples, masked with a generator seeded by the step."""
     def get_batch(step):
         generator = torch.Generator().manual_seed(seed * 1_000_003 + step)
         chosen = torch.randint(len(examples), (batch_size,), generator=generator).tolist()
-        return bert_batch([examples[i] for i in chosen], max_len, vocab_size, generator=generator)
+        return trim_batch(bert_batch([examples[i] for i in chosen], max_len, vocab_size, generator=generator))
     return get_batch
 
 
 def make_evaluator(examples, max_len, vocab_size, batch_size=128):
-    batches = [bert_batch(examples[i:i + batch_size], max_len, vocab_size, generator=torch.Generator().manual_seed(i))
+    batches = [trim_batch(bert_batch(examples[i:i + batch_size], max_len, vocab_size,
+                                     generator=torch.Generator().manual_seed(i)))
                for i in range(0, len(examples), batch_size)]
+    with_nsp = any(bool((batch["nsp_labels"] != NO_NSP).any()) for batch in batches)
 
     def evaluate(model):
         totals = {"mlm_loss": 0.0, "nsp_loss": 0.0, "mlm_accuracy": 0.0, "nsp_accuracy": 0.0}
@@ -72,23 +89,31 @@ def make_evaluator(examples, max_len, vocab_size, batch_size=128):
                                             .float().mean()) / len(batches)
             nsp_correct = (nsp_logits.argmax(-1) == batch["nsp_labels"]).float().mean()
             totals["nsp_accuracy"] += float(nsp_correct) / len(batches)
-        return {"loss": totals["mlm_loss"] + totals["nsp_loss"], **totals}
+        if not with_nsp:  # MLM only: no NSP numbers to report
+            del totals["nsp_loss"], totals["nsp_accuracy"]
+        return {"loss": totals["mlm_loss"] + totals.get("nsp_loss", 0.0), **totals}
     return evaluate
 
 
+def pretraining_examples(documents, max_len, nsp=True, seed=0):
+    """NSP pairs (MLM + NSP, BERT) or whole document chunks (MLM only, RoBERTa's DOC-SENTENCES)."""
+    return make_nsp_examples(documents, max_len, seed=seed) if nsp else make_document_examples(documents, max_len)
+
+
 def pretrain_bert(texts, out_dir, train_config, vocab_size=4000, batch_size=32, model_kwargs=None, resume=False,
-                  progress=True, tokenizer=None):
-    """Train tokenizer (unless given) and mini-BERT on ``texts``; returns ``(model, tokenizer, history)``."""
+                  progress=True, tokenizer=None, nsp=True):
+    """Train tokenizer (unless given) and mini-BERT on ``texts``; returns ``(model, tokenizer, history)``.
+    ``nsp=False`` trains the MLM objective alone, on whole documents."""
     out_dir = Path(out_dir)
     if resume:
         tokenizer = WordPieceTokenizer.from_json(read_checkpoint(out_dir / CHECKPOINT_NAME)[1]["tokenizer"])
     elif tokenizer is None:
         tokenizer = WordPieceTokenizer.train(texts, vocab_size=vocab_size)
     config = BertConfig(vocab_size=len(tokenizer), **(model_kwargs or {}))
-    examples = make_nsp_examples(encode_documents(tokenizer, texts), config.max_len, seed=train_config.seed)
+    examples = pretraining_examples(encode_documents(tokenizer, texts), config.max_len, nsp, seed=train_config.seed)
     n_held_out = min(512, len(examples) // 20)
     if n_held_out < 1 or len(examples) - n_held_out < 1:
-        raise ValueError(f"texts give only {len(examples)} NSP pairs: too little text to pre-train on")
+        raise ValueError(f"texts give only {len(examples)} examples: too little text to pre-train on")
     held_out, training = examples[:n_held_out], examples[n_held_out:]
     model = BertForPreTraining(config)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,8 @@ from hypothesis import given, strategies as st
 
 from minitransformer.data.pretraining_causal import causal_lm_batch, token_stream
 from minitransformer.data.pretraining_mlm import IGNORE_INDEX, mask_tokens, number_to_mask
-from minitransformer.data.pretraining_nsp import IS_NEXT, NOT_NEXT, bert_batch, make_nsp_examples
+from minitransformer.data.pretraining_nsp import (IS_NEXT, NO_NSP, NOT_NEXT, bert_batch, make_document_examples,
+                                                  make_nsp_examples)
 from minitransformer.data.tokenizer import CLS_ID, MASK_ID, PAD_ID, SEP_ID, WordPieceTokenizer
 
 VOCAB = 1000
@@ -105,6 +106,25 @@ def test_bert_batch_layout():
     assert batch["padding_mask"][1].tolist() == [False] * 7 + [True] * 3
     assert batch["nsp_labels"].tolist() == [IS_NEXT, NOT_NEXT]
     assert ((batch["mlm_labels"] != IGNORE_INDEX).sum(1) >= 1).all()
+
+
+def test_document_examples_are_whole_chunks_without_nsp():
+    documents = _documents()
+    examples = make_document_examples(documents, max_len=32)
+    assert {label for _, _, label in examples} == {NO_NSP} and all(b == [] for _, b, _ in examples)
+    assert all(1 <= len(a) <= 30 for a, _, _ in examples)
+    for d, document in enumerate(documents):  # each document is its chunks, in order
+        chunks = [a for a, _, _ in examples if (a[0] - 5) // 100 == d]
+        assert [t for c in chunks for t in c] == [t for s in document for t in s[:30]]
+    batch = bert_batch(examples[:2], max_len=32, vocab_size=VOCAB, generator=torch.Generator().manual_seed(0))
+    length = len(examples[0][0]) + 2
+    assert not batch["segment_ids"].any() and batch["padding_mask"][0].tolist() == [False] * length + [True] * (32 - length)
+    original = torch.where(batch["mlm_labels"] != IGNORE_INDEX, batch["mlm_labels"], batch["input_ids"])
+    assert original[0, :length].tolist() == [CLS_ID, *examples[0][0], SEP_ID]
+    with pytest.raises(ValueError, match="max_len"):
+        make_document_examples(documents, max_len=2)
+    with pytest.raises(ValueError, match="no tokens"):
+        make_document_examples([[[]], []], max_len=8)
 
 
 def test_nsp_rejects_bad_input():

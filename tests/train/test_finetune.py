@@ -4,11 +4,11 @@ import pytest
 import torch
 
 from minitransformer.data.labelled_batches import encode_texts
+from minitransformer.data.padding import trim_padding
 from minitransformer.data.tokenizer import WordPieceTokenizer
 from minitransformer.models.bert import BertConfig, BertModel
 from minitransformer.models.classifier import SequenceClassifier
-from minitransformer.train.finetune import (epoch_batches, evaluate_classifier, finetune, finetune_param_groups,
-                                            trim)
+from minitransformer.train.finetune import epoch_batches, evaluate_classifier, finetune, finetune_param_groups
 from minitransformer.train.loop import TrainConfig
 
 
@@ -67,10 +67,12 @@ def test_epoch_batches_visit_every_example_once_per_epoch():
     assert indices(3).tolist() != indices(0).tolist()
 
 
-def test_trim_drops_all_padding_columns():
+def test_trim_padding_drops_all_padding_columns():
     ids = torch.tensor([[2, 5, 3, 0, 0], [2, 3, 0, 0, 0]])
-    short, pad = trim(ids, ids == 0)
+    short, pad, hidden = trim_padding(ids == 0, ids, ids == 0, torch.ones(2, 5, 4))
     assert short.tolist() == [[2, 5, 3], [2, 3, 0]] and pad.tolist() == [[False] * 3, [False, False, True]]
+    assert hidden.shape == (2, 3, 4)
+    assert trim_padding(torch.ones(2, 5, dtype=torch.bool), ids)[0].shape == (2, 1)  # all padding: keep one column
 
 
 def test_learns_a_toy_sentiment_task():

@@ -4,7 +4,10 @@ import pytest
 import torch
 
 from minitransformer.train.loop import CHECKPOINT_NAME, TrainConfig
-from minitransformer.train.pretrain import load_bert, pretrain_bert, pretraining_texts
+from minitransformer.data.labelled import movie_reviews
+from minitransformer.data.pretraining_nsp import bert_batch
+from minitransformer.models.bert import BertConfig, BertForPreTraining
+from minitransformer.train.pretrain import load_bert, pretrain_bert, pretraining_texts, trim_batch
 
 PLACES = [("king", "castle"), ("queen", "garden"), ("fool", "market"), ("knight", "field")]
 TEXTS = [f"Story {k}. " + " ".join(f"The {w} went to the {v} and came back." for w, v in PLACES[k % 4:])
@@ -32,3 +35,33 @@ def test_bad_sources():
         pretraining_texts(sources=(), files=["/nonexistent.txt"])
     with pytest.raises(ValueError, match="no pre-training text"):
         pretraining_texts(sources=())
+
+
+def test_pretraining_texts_are_distinct_and_include_every_source():
+    texts = pretraining_texts(sources=("movie_reviews", "rotten_tomatoes"))
+    assert len(texts) == len(set(texts))
+    reviews = set(movie_reviews().texts)
+    assert reviews <= set(texts) and len(texts) > len(reviews) + 5000  # RT adds new snippets and plots
+
+
+def test_trimmed_batch_gives_the_same_loss():
+    examples = [([5, 6, 7], [8, 9], 0), ([5, 6], [7], 1), ([9, 8, 7, 6], [5], 0)]
+    batch = bert_batch(examples, max_len=16, vocab_size=12, generator=torch.Generator().manual_seed(0))
+    trimmed = trim_batch(batch)
+    assert trimmed["input_ids"].shape == (3, 8) and batch["input_ids"].shape == (3, 16)
+    assert torch.equal(trimmed["nsp_labels"], batch["nsp_labels"]) and not trimmed["padding_mask"][:, -1].all()
+    torch.manual_seed(0)
+    model = BertForPreTraining(BertConfig(vocab_size=12, max_len=16, d_model=8, n_layers=1, n_heads=2, d_ff=16,
+                                          dropout=0.0, backend="reference")).double()
+    full_loss, _ = model.loss(batch)
+    trimmed_loss, _ = model.loss(trimmed)
+    assert torch.allclose(full_loss, trimmed_loss, atol=1e-12)
+
+
+def test_pretrain_mlm_only(tmp_path):
+    _, _, history = pretrain_bert(
+        TEXTS, tmp_path, TrainConfig(steps=20, lr=3e-3, warmup_steps=2, eval_every=10, checkpoint_every=0),
+        vocab_size=60, batch_size=8, model_kwargs={"max_len": 24, "d_model": 16, "n_layers": 1, "n_heads": 2,
+                                                   "d_ff": 32, "backend": "reference"}, progress=False, nsp=False)
+    assert history[-1]["nsp"] == 0.0 and history[-1]["loss"] == history[-1]["mlm"]
+    assert "eval_nsp_accuracy" not in history[-1] and history[-1]["eval_mlm_loss"] < history[0]["mlm"]
