@@ -87,12 +87,13 @@ def register(subparsers):
     parser.add_argument("--freezing", choices=FREEZING, default="all",
                         help="what learns: head only, the top layers, or all (default all)")
     parser.add_argument("--top-layers", type=int, default=1, help="layers that learn with --freezing top")
-    parser.add_argument("--pooling", choices=POOLINGS, default="cls", help="[CLS] pooler or mean (default cls)")
+    parser.add_argument("--pooling", choices=POOLINGS, default="mean",
+                        help="mean of the token states or the [CLS] pooler (default mean: better in docs/pretraining.md)")
     parser.add_argument("--steps", type=int, default=300, help="optimizer steps (default 300)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-3, help="head learning rate (default 1e-3)")
-    parser.add_argument("--backbone-lr-scale", type=float, default=0.3,
-                        help="encoder learning rate = lr x this (default 0.3)")
+    parser.add_argument("--backbone-lr-scale", type=float, default=1.0,
+                        help="encoder learning rate = lr x this (default 1.0: lower scales were worse here)")
     parser.add_argument("--eval-every", type=int, default=100, help="held-out evaluation period (default 100)")
     parser.add_argument("--test-fraction", type=float, default=0.2, help="held-out fraction (default 0.2)")
     parser.add_argument("--split-seed", type=int, default=0, help="seed of the fixed held-out split (default 0)")

@@ -63,11 +63,13 @@ def markdown(results, table, title="Pre-trained vs from-scratch vs word2vec-init
     verdict = "not measured" if gain is None else f"{gain:+.1f} points, {'met' if gain >= GOAL_POINTS else 'NOT met'}"
     lines += ["", f"Goal: pre-trained beats from-scratch by >= 3 accuracy points at 500 labels: {verdict}."]
     if "pretrain" in results:
-        final = results["pretrain"]["final"]
-        lines.append(f"Pre-training: {results['config']['pretrain_steps']} steps in "
-                     f"{results['pretrain']['seconds']:.0f} s; "
-                     f"final held-out MLM accuracy {100 * final.get('eval_mlm_accuracy', float('nan')):.1f}%, "
-                     f"NSP accuracy {100 * final.get('eval_nsp_accuracy', float('nan')):.1f}%.")
+        final, config = results["pretrain"]["final"], results["config"]
+        objective = "MLM + NSP" if config.get("pretrain_nsp", True) else "MLM only"
+        measured = [f"{name} {100 * final[key]:.1f}%" for key, name in
+                    [("eval_mlm_accuracy", "held-out MLM accuracy"), ("eval_nsp_accuracy", "NSP accuracy")] if key in final]
+        lines.append(f"Pre-training ({objective} on {', '.join(config.get('pretrain_sources', ['?']))}): "
+                     f"{config['pretrain_steps']} steps of {config.get('pretrain_batch', '?')} sequences in "
+                     f"{results['pretrain']['seconds']:.0f} s; final " + ", ".join(measured) + ".")
     if "word2vec" in results:
         lines.append(f"word2vec: {results['word2vec']['seconds']:.0f} s; vectors for "
                      f"{100 * results['word2vec']['coverage']:.0f}% of the tokenizer's vocabulary.")

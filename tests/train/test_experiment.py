@@ -52,3 +52,13 @@ def test_presets_are_valid_configs():
 def test_bad_config_is_rejected(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ExperimentConfig(**kwargs)
+
+
+def test_report_names_the_pretraining_objective(tmp_path):
+    results = _results()
+    results["config"] = {"pretrain_steps": 10, "pretrain_batch": 64, "pretrain_nsp": False,
+                         "pretrain_sources": ["movie_reviews", "rotten_tomatoes"]}
+    results["pretrain"] = {"seconds": 5.0, "final": {"eval_mlm_accuracy": 0.3125}}
+    text = write_report(results, tmp_path / "report")
+    assert ("Pre-training (MLM only on movie_reviews, rotten_tomatoes): 10 steps of 64 sequences in 5 s; "
+            "final held-out MLM accuracy 31.2%.") in text and "NSP accuracy" not in text
