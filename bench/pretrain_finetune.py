@@ -1,7 +1,7 @@
 """The headline experiment (train/experiment.py): pre-trained vs from-scratch vs word2vec-initialised
 mini-BERT on VADER movie-review sentiment, label budgets {100, 500, 2000, all}, 3 seeds.
 
-    .venv/bin/python bench/pretrain_finetune.py                 # the full run (about 35 min on 2 busy shared cores)
+    .venv/bin/python bench/pretrain_finetune.py                 # the full run (about 45 min on 2 CPU cores)
     .venv/bin/python bench/pretrain_finetune.py --preset demo   # the reduced run of `make demo`
 
 Writes bench/results/pretrain_finetune.{json,md,png}; pre-training checkpoint, loss curve and the

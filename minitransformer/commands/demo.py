@@ -3,7 +3,8 @@
 1. Pre-train a small BERT on unlabelled text, fine-tune it on movie-review sentiment with 100, 500 and
    all labels, and compare with the same model from scratch and with word2vec-initialised embeddings
    (the reduced headline experiment, train/experiment.py; report in
-   bench/results/pretrain_finetune_demo.{md,png,json}; 5-10 minutes on 2 busy CPU cores).
+   bench/results/pretrain_finetune_demo.{md,png,json}; about 1.5 minutes on 2 CPU cores, too short
+   a pre-training to show the benefit: bench/pretrain_finetune.py does, in about 45 minutes).
 2. Check every implementation of our ops (softmax, attention) — the C++ op, each CUDA kernel version
    (on the GPU, or emulated on the CPU), the hand-written torch version — against the NumPy float64
    references.
