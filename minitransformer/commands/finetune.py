@@ -88,7 +88,7 @@ def register(subparsers):
                         help="what learns: head only, the top layers, or all (default all)")
     parser.add_argument("--top-layers", type=int, default=1, help="layers that learn with --freezing top")
     parser.add_argument("--pooling", choices=POOLINGS, default="mean",
-                        help="mean of the token states or the [CLS] pooler (default mean: better in docs/pretraining.md)")
+                        help="mean of the token states or the [CLS] pooler (default mean; docs/pretraining.md)")
     parser.add_argument("--steps", type=int, default=300, help="optimizer steps (default 300)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-3, help="head learning rate (default 1e-3)")

@@ -1,9 +1,11 @@
 """The headline experiment: does pre-training help when labels are scarce?
 
-1. Train a WordPiece tokenizer and pre-train mini-BERT (MLM + NSP) on unlabelled text: every review
-   snippet with its label removed, plus the Shakespeare corpus (train/pretrain.py).
-2. Fine-tune a [CLS] classifier on the VADER movie reviews with label budgets (e.g. 100, 500, 2000, all)
-   drawn from the training part of a fixed held-out split, for three initialisations of the same model:
+1. Train a WordPiece tokenizer and pre-train mini-BERT on unlabelled text (train/pretrain.py): by default
+   MLM alone on the movie-review snippets and Rotten Tomatoes texts with their labels removed
+   (``pretrain_sources``, ``pretrain_nsp``; BERT's MLM + NSP with Shakespeare was the first recipe and lost).
+2. Fine-tune a classifier (mean pooling by default, or [CLS]) on the VADER movie reviews with label
+   budgets (e.g. 100, 500, 2000, all) drawn from the training part of a fixed held-out split, for three
+   initialisations of the same model:
      pretrained  the encoder from step 1;
      scratch     a freshly initialised encoder;
      word2vec    a fresh encoder whose token embeddings of whole words are skip-gram vectors
@@ -72,6 +74,8 @@ class ExperimentConfig:
             raise ValueError("seeds and budgets must be non-empty")
         if any(b is not None and (not isinstance(b, int) or b < 2) for b in self.budgets):
             raise ValueError(f"budgets must be ints >= 2 or None (all), got {self.budgets}")
+        if not self.pretrain_sources or set(self.pretrain_sources) - set(SOURCES):
+            raise ValueError(f"pretrain_sources must be a non-empty subset of {SOURCES}, got {self.pretrain_sources}")
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
 

@@ -65,8 +65,8 @@ def markdown(results, table, title="Pre-trained vs from-scratch vs word2vec-init
     if "pretrain" in results:
         final, config = results["pretrain"]["final"], results["config"]
         objective = "MLM + NSP" if config.get("pretrain_nsp", True) else "MLM only"
-        measured = [f"{name} {100 * final[key]:.1f}%" for key, name in
-                    [("eval_mlm_accuracy", "held-out MLM accuracy"), ("eval_nsp_accuracy", "NSP accuracy")] if key in final]
+        names = {"eval_mlm_accuracy": "held-out MLM accuracy", "eval_nsp_accuracy": "NSP accuracy"}
+        measured = [f"{name} {100 * final[key]:.1f}%" for key, name in names.items() if key in final]
         lines.append(f"Pre-training ({objective} on {', '.join(config.get('pretrain_sources', ['?']))}): "
                      f"{config['pretrain_steps']} steps of {config.get('pretrain_batch', '?')} sequences in "
                      f"{results['pretrain']['seconds']:.0f} s; final " + ", ".join(measured) + ".")

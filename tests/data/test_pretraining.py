@@ -118,7 +118,8 @@ def test_document_examples_are_whole_chunks_without_nsp():
         assert [t for c in chunks for t in c] == [t for s in document for t in s[:30]]
     batch = bert_batch(examples[:2], max_len=32, vocab_size=VOCAB, generator=torch.Generator().manual_seed(0))
     length = len(examples[0][0]) + 2
-    assert not batch["segment_ids"].any() and batch["padding_mask"][0].tolist() == [False] * length + [True] * (32 - length)
+    assert not batch["segment_ids"].any()
+    assert batch["padding_mask"][0].tolist() == [False] * length + [True] * (32 - length)
     original = torch.where(batch["mlm_labels"] != IGNORE_INDEX, batch["mlm_labels"], batch["input_ids"])
     assert original[0, :length].tolist() == [CLS_ID, *examples[0][0], SEP_ID]
     with pytest.raises(ValueError, match="max_len"):

@@ -48,7 +48,9 @@ def test_presets_are_valid_configs():
 
 
 @pytest.mark.parametrize("kwargs, message", [({"arms": ["bert"]}, "arms"), ({"seeds": []}, "seeds"),
-                                             ({"budgets": [0]}, "budgets")])
+                                             ({"budgets": [0]}, "budgets"),
+                                             ({"pretrain_sources": ["wikipedia"]}, "pretrain_sources"),
+                                             ({"pooling": "max"}, "pooling")])
 def test_bad_config_is_rejected(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ExperimentConfig(**kwargs)
