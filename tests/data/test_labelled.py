@@ -24,7 +24,7 @@ def test_second_tasks_load():
     assert len(spam) == 4837 and sum(spam.labels) == 638
     assert trec.class_names == ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"] and len(trec) > 5000
     with pytest.raises(ValueError, match="dataset must be one of"):
-        load_dataset("imdb")
+        load_dataset("wikipedia")
 
 
 def test_rotten_tomatoes_snippets_and_plots_are_distinct():

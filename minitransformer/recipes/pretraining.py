@@ -1,0 +1,189 @@
+"""Pre-training recipes on the review corpus (recipes/corpus.py): mini-BERT with the masked-LM loss and
+mini-GPT with the causal-LM loss, on the same packed token stream, the same tokenizer and windows of the
+same length:
+
+    corpus -> WordPiece tokenizer -> documents shuffled (seed 0) and joined by [SEP] into one stream
+           -> the last ``held_out_fraction`` of the stream is held out (the same for every run)
+           -> per step: ``batch_size`` random windows of ``max_len`` tokens
+              bert: [CLS] window [SEP], 15% masked (data/pretraining_windows.py); L = CE at the masked positions
+              gpt:  next-token prediction at every position (data/pretraining_causal.py)
+           -> train/loop.py (AdamW, warm-up then linear decay, checkpoints with exact resume)
+
+``RECIPES`` names the measured configurations; ``PretrainRecipe()`` (the defaults) is the headline's BERT.
+A run writes OUT/checkpoint.safetensors (model, config, tokenizer, recipe, corpus fingerprint, compute),
+OUT/checkpoint_step<N>.safetensors at ``keep_steps``, OUT/history.json and OUT/loss_curve.png.
+"""
+
+import json
+import math
+import os
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from minitransformer.data.pretraining_causal import causal_lm_batch
+from minitransformer.data.pretraining_mlm import IGNORE_INDEX
+from minitransformer.data.pretraining_windows import mlm_window_batch
+from minitransformer.data.tokenizer import SEP_ID, WordPieceTokenizer
+from minitransformer.models.bert import BertConfig, BertForPreTraining
+from minitransformer.models.gpt import GPT, GPTConfig
+from minitransformer.recipes.corpus import corpus_sha256, review_corpus
+from minitransformer.train.checkpoint import pretraining_state
+from minitransformer.train.loop import TrainConfig, train
+
+MODELS = ("bert", "gpt")
+EVAL_WINDOWS = 256
+
+
+@dataclass
+class PretrainRecipe:
+    """One pre-training run. The defaults are the headline's BERT (docs/pretraining.md says why)."""
+    model: str = "bert"
+    vocab_size: int = 8000
+    d_model: int = 128
+    n_layers: int = 2
+    n_heads: int = 4
+    d_ff: int = 512
+    max_len: int = 256
+    steps: int = 1800
+    batch_size: int = 32
+    lr: float = 2e-3
+    warmup_fraction: float = 0.05
+    seed: int = 0
+    held_out_fraction: float = 0.02
+    eval_every: int = 150
+    checkpoint_every: int = 100
+    keep_steps: list = field(default_factory=lambda: [225, 450, 900])  # for the gain-vs-tokens curve
+    backend: str = "auto"
+
+    def __post_init__(self):
+        if self.model not in MODELS:
+            raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
+        if not 0.0 < self.held_out_fraction < 0.5:
+            raise ValueError(f"held_out_fraction must be in (0, 0.5), got {self.held_out_fraction}")
+
+    def model_kwargs(self):
+        return {"d_model": self.d_model, "n_layers": self.n_layers, "n_heads": self.n_heads, "d_ff": self.d_ff,
+                "max_len": self.max_len, "backend": self.backend}
+
+    def train_config(self):
+        return TrainConfig(steps=self.steps, lr=self.lr, warmup_steps=int(self.warmup_fraction * self.steps),
+                           eval_every=self.eval_every, checkpoint_every=self.checkpoint_every, seed=self.seed,
+                           keep_steps=tuple(self.keep_steps))
+
+
+RECIPES = {
+    "reviews-bert": PretrainRecipe(),
+    # GPT's step costs ~3x BERT's (logits at every position): 600 steps take reviews-bert's wall time.
+    "reviews-gpt": PretrainRecipe(model="gpt", steps=600, eval_every=50, keep_steps=[]),
+}
+DEFAULT_RECIPE = "reviews-bert"
+
+
+def recipe(name, **overrides):
+    """The named recipe with ``overrides`` (field=value) applied; ValueError for an unknown name or field."""
+    if name not in RECIPES:
+        raise ValueError(f"recipe must be one of {sorted(RECIPES)}, got {name!r}")
+    unknown = set(overrides) - set(asdict(RECIPES[name]))
+    if unknown:
+        raise ValueError(f"unknown recipe fields {sorted(unknown)}")
+    return replace(RECIPES[name], **overrides)
+
+
+def token_stream(tokenizer, texts, seed=0):
+    """The documents in a seeded order, encoded and joined by [SEP]: a 1-D long tensor."""
+    ids = []
+    for index in np.random.default_rng(seed).permutation(len(texts)):
+        ids.extend(tokenizer.encode(texts[index]))
+        ids.append(SEP_ID)
+    return torch.tensor(ids, dtype=torch.long)
+
+
+def build_model(recipe_, vocab_size):
+    if recipe_.model == "bert":
+        return BertForPreTraining(BertConfig(vocab_size=vocab_size, **recipe_.model_kwargs()))
+    return GPT(GPTConfig(vocab_size=vocab_size, **recipe_.model_kwargs()))
+
+
+def make_batches(recipe_, stream, vocab_size):
+    """``get_batch(step)``: a pure function of the step (a generator seeded by (seed, step))."""
+    def get_batch(step):
+        generator = torch.Generator().manual_seed(recipe_.seed * 1_000_003 + step)
+        if recipe_.model == "bert":
+            return mlm_window_batch(stream, recipe_.max_len, recipe_.batch_size, vocab_size, generator)
+        return causal_lm_batch(stream, recipe_.max_len, recipe_.batch_size, generator)
+    return get_batch
+
+
+def make_evaluator(recipe_, held_out, vocab_size):
+    """Held-out loss (and MLM accuracy, or perplexity) on fixed windows with a fixed masking."""
+    generator = torch.Generator().manual_seed(12345)
+    batches = []
+    for _ in range(EVAL_WINDOWS // 64):
+        if recipe_.model == "bert":
+            batches.append(mlm_window_batch(held_out, recipe_.max_len, 64, vocab_size, generator))
+        else:
+            batches.append(causal_lm_batch(held_out, recipe_.max_len, 64, generator))
+
+    def evaluate(model):
+        loss = correct = predicted = 0.0
+        for batch in batches:
+            if recipe_.model == "bert":
+                hidden = model.bert(batch["input_ids"], batch["segment_ids"], batch["padding_mask"])
+                chosen = batch["mlm_labels"] != IGNORE_INDEX
+                logits = model.mlm_logits(hidden[chosen])
+                labels = batch["mlm_labels"][chosen]
+                loss += float(torch.nn.functional.cross_entropy(logits, labels, reduction="sum"))
+                correct += float((logits.argmax(-1) == labels).sum())
+                predicted += labels.numel()
+            else:
+                inputs, targets = batch
+                loss += float(model.loss(batch)[0]) * targets.numel()
+                predicted += targets.numel()
+        loss /= predicted
+        if recipe_.model == "bert":
+            return {"loss": loss, "mlm_accuracy": correct / predicted}
+        return {"loss": loss, "perplexity": math.exp(min(loss, 50.0))}
+    return evaluate
+
+
+def git_commit():
+    """The commit of the code that runs (``unknown`` outside a git checkout)."""
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
+                              cwd=Path(__file__).resolve().parent).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def run_pretraining(recipe_, out_dir, resume=False, progress=True, texts=None):
+    """Pre-train ``recipe_`` on ``texts`` (default: the review corpus); returns the run's record (also saved
+    as OUT/run.json): recipe, corpus fingerprint, tokens seen, steps, wall time, threads, commit, history."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    texts = review_corpus() if texts is None else texts
+    tokenizer = WordPieceTokenizer.train(texts, vocab_size=recipe_.vocab_size)
+    tokenizer.save(out_dir / "tokenizer.json")
+    stream = token_stream(tokenizer, texts)
+    split = int(stream.numel() * (1.0 - recipe_.held_out_fraction))
+    train_stream, held_out = stream[:split], stream[split:]
+    if held_out.numel() <= recipe_.max_len + 1:
+        raise ValueError(f"the corpus gives {stream.numel()} tokens: too few to hold out windows of {recipe_.max_len}")
+    model = build_model(recipe_, len(tokenizer))
+    provenance = {"recipe": asdict(recipe_), "corpus_sha256": corpus_sha256(texts), "corpus_documents": len(texts),
+                  "corpus_tokens": int(stream.numel()), "tokens_per_step": recipe_.batch_size * recipe_.max_len}
+    start = time.perf_counter()
+    history = train(model, make_batches(recipe_, train_stream, len(tokenizer)), recipe_.train_config(),
+                    out_dir=out_dir, evaluate=make_evaluator(recipe_, held_out, len(tokenizer)), resume=resume,
+                    progress=progress, desc=f"pre-train {recipe_.model.upper()}",
+                    checkpoint_state={**pretraining_state(recipe_.model, model.config, tokenizer), **provenance})
+    record = {**provenance, "steps": recipe_.steps, "tokens_seen": recipe_.steps * recipe_.batch_size * recipe_.max_len,
+              "seconds_this_process": time.perf_counter() - start, "threads": torch.get_num_threads(),
+              "commit": git_commit(), "pid": os.getpid(), "final": history[-1], "history": history}
+    (out_dir / "run.json").write_text(json.dumps(record))
+    return record
+
