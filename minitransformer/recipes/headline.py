@@ -100,15 +100,25 @@ class Job:
         return Job("pretrain", arm=self.arm, pretrain_seed=self.pretrain_seed)
 
 
+def priority(job):
+    """Sort key, most important first: pre-training; IMDB at 500 labels; the other tasks at 500; the
+    mechanism's fine-tunes; then the other budgets, the cheap short-text tasks before IMDB, small budgets first."""
+    if job.kind == "pretrain":
+        return (0,)
+    if job.at_step:
+        return (3,)
+    if job.budget == 500:
+        return (1,) if job.task == "imdb" else (2,)
+    return (4, job.task == "imdb", float("inf") if job.budget is None else job.budget)
+
+
 def plan(config):
-    """Every job, most important first: pre-training, then IMDB at 500 labels, then the other budgets and
-    tasks, then the mechanism's extra fine-tunes."""
+    """Every job of the experiment, in ``priority`` order (seeds interleaved, so pairs complete early)."""
     arms = [a for a in ("bert", "gpt") if a in config.arms]
     pretrain_seeds = {"bert": config.bert_seeds, "gpt": config.gpt_seeds}
     jobs = [Job("pretrain", arm=arm, pretrain_seed=s) for arm in arms for s in pretrain_seeds[arm]]
-    budgets = sorted(config.budgets, key=lambda b: (b != 500, float("inf") if b is None else b))
     for task in config.tasks:
-        for budget in budgets:
+        for budget in config.budgets:
             for seed in config.finetune_seeds:
                 if "tfidf" in config.arms:
                     jobs.append(Job("tfidf", task, "tfidf", budget=budget, seed=seed))
@@ -119,8 +129,7 @@ def plan(config):
     if config.mechanism and "bert" in config.arms and 0 in config.bert_seeds and "imdb" in config.tasks:
         jobs += [Job("finetune", "imdb", "bert", 0, at_step, 500, seed)
                  for at_step in config.pretrain_recipe("bert", 0).keep_steps for seed in config.finetune_seeds]
-    return sorted(jobs, key=lambda job: (job.kind != "pretrain", job.task != "imdb" or job.budget != 500,
-                                         job.at_step > 0))
+    return sorted(jobs, key=priority)
 
 
 @lru_cache(maxsize=None)

@@ -103,6 +103,12 @@ def token_stream(tokenizer, texts, seed=0):
     return torch.tensor(ids, dtype=torch.long)
 
 
+def split_stream(recipe_, stream):
+    """``(training stream, held-out stream)``: the last ``held_out_fraction`` of the stream is held out."""
+    split = int(stream.numel() * (1.0 - recipe_.held_out_fraction))
+    return stream[:split], stream[split:]
+
+
 def build_model(recipe_, vocab_size):
     if recipe_.model == "bert":
         return BertForPreTraining(BertConfig(vocab_size=vocab_size, **recipe_.model_kwargs()))
@@ -169,8 +175,7 @@ def run_pretraining(recipe_, out_dir, resume=False, progress=True, texts=None):
     tokenizer = WordPieceTokenizer.train(texts, vocab_size=recipe_.vocab_size)
     tokenizer.save(out_dir / "tokenizer.json")
     stream = token_stream(tokenizer, texts)
-    split = int(stream.numel() * (1.0 - recipe_.held_out_fraction))
-    train_stream, held_out = stream[:split], stream[split:]
+    train_stream, held_out = split_stream(recipe_, stream)
     if held_out.numel() <= recipe_.max_len + 1:
         raise ValueError(f"the corpus gives {stream.numel()} tokens: too few to hold out windows of {recipe_.max_len}")
     model = build_model(recipe_, len(tokenizer))

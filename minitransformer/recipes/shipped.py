@@ -1,0 +1,68 @@
+"""The pre-trained model shipped with the package: the headline's BERT (recipe reviews-bert, pre-training
+seed 0), weights stored in fp16, provenance in the file's metadata (docs/model_card.md).
+
+    load_bert(shipped_bert_path())       # -> (BertForPreTraining in fp32, tokenizer, state)
+    held_out_mlm_accuracy(model, tokenizer, PretrainRecipe(**state["recipe"]))   # recomputes the recorded figure
+
+``export_shipped(checkpoint, out)`` makes the file from a pre-training checkpoint: every model tensor in
+fp16 (halving the size; no optimizer state), and in the metadata the recipe, the corpus fingerprint, the
+compute, the command that reproduces it, and the held-out MLM accuracy with the fp32 and the fp16 weights.
+"""
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+from minitransformer.recipes.corpus import corpus_sha256, review_corpus
+from minitransformer.recipes.pretraining import PretrainRecipe, make_evaluator, split_stream, token_stream
+from minitransformer.train.checkpoint import FORMAT_NAME, FORMAT_VERSION, read_checkpoint
+from minitransformer.train.pretrain import load_bert
+
+SHIPPED_BERT = Path(__file__).resolve().parent.parent / "pretrained" / "reviews-bert.safetensors"
+REPRODUCE = "minitransformer pretrain --recipe reviews-bert --seed 0 --out DIR"
+
+
+def shipped_bert_path():
+    """The shipped checkpoint's path; a RuntimeError that says what to do if it is missing."""
+    if not SHIPPED_BERT.is_file():
+        raise RuntimeError(f"the shipped pre-trained BERT is missing ({SHIPPED_BERT}); pre-train one with "
+                           f"`{REPRODUCE}` and pass --init DIR/checkpoint.safetensors")
+    return SHIPPED_BERT
+
+
+def held_out_mlm_accuracy(model, tokenizer, recipe, texts=None):
+    """The held-out MLM accuracy of ``model`` as pre-training measured it (same windows, same masking)."""
+    texts = review_corpus() if texts is None else texts
+    _, held_out = split_stream(recipe, token_stream(tokenizer, texts))
+    model.eval()
+    with torch.no_grad():
+        return make_evaluator(recipe, held_out, len(tokenizer))(model)["mlm_accuracy"]
+
+
+def export_shipped(checkpoint, out=SHIPPED_BERT, run_record=None):
+    """Write the fp16 shipped file from a BERT pre-training ``checkpoint``; returns its metadata state."""
+    tensors, state = read_checkpoint(checkpoint)
+    model, tokenizer, _ = load_bert(checkpoint)
+    recipe = PretrainRecipe(**state["recipe"])
+    texts = review_corpus()
+    if corpus_sha256(texts) != state["corpus_sha256"]:
+        raise ValueError(f"{checkpoint} was pre-trained on another corpus than the review corpus of this code")
+    accuracy_fp32 = held_out_mlm_accuracy(model, tokenizer, recipe, texts)
+    half = {key: value.to(torch.float16) if value.is_floating_point() else value
+            for key, value in tensors.items() if key.startswith("model/")}
+    model.load_state_dict({key[len("model/"):]: value.float() for key, value in half.items()})
+    accuracy_fp16 = held_out_mlm_accuracy(model, tokenizer, recipe, texts)
+    history = state["history"]
+    shipped_state = {key: state[key] for key in ("model", "model_config", "tokenizer", "recipe", "corpus_sha256",
+                                                 "corpus_documents", "corpus_tokens", "tokens_per_step")}
+    shipped_state.update({
+        "storage": "float16", "steps": state["step"], "tokens_seen": state["step"] * state["tokens_per_step"],
+        "wall_seconds": history[-1]["wall_seconds"], "command": REPRODUCE,
+        "held_out_mlm_accuracy_fp32": accuracy_fp32, "held_out_mlm_accuracy_fp16": accuracy_fp16,
+        **{key: run_record[key] for key in ("threads", "commit") if run_record and key in run_record}})
+    metadata = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "state": json.dumps(shipped_state)}
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    save_file(half, str(out), metadata=metadata)
+    return shipped_state
