@@ -5,6 +5,7 @@ label budgets {100, 500, 2000, all}, 2 BERT pre-training seeds x 3 fine-tuning s
     .venv/bin/python bench/pretrain_finetune.py                    # run (or continue) every job, then report
     .venv/bin/python bench/pretrain_finetune.py --stop-after 90    # submit no new job after 90 minutes
     .venv/bin/python bench/pretrain_finetune.py --report-only      # the report of the jobs done so far
+    .venv/bin/python bench/pretrain_finetune.py --export-shipped   # BERT seed 0 -> the shipped fp16 model
 
 Jobs write their records to bench/results/pretrain_finetune_work/results/ as they end; an interrupted run
 continues where it stopped. The report: bench/results/pretrain_finetune.{json,md,png} and
@@ -13,14 +14,18 @@ Budget: about 5 hours of one core for the whole plan (two workers: about 2.5 hou
 """
 
 import argparse
+import json
 import shutil
 import sys
 from pathlib import Path
 
 from minitransformer.recipes.headline import HeadlineConfig, run_headline
 from minitransformer.recipes.headline_report import load_records, write_report
+from minitransformer.recipes.shipped import SHIPPED_BERT, export_shipped, model_card
+from minitransformer.train.loop import CHECKPOINT_NAME
 
-RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
 WORK = RESULTS / "pretrain_finetune_work"
 
 
@@ -29,10 +34,19 @@ def main(argv=None):
     parser.add_argument("--stop-after", type=float, help="minutes after which no new job is started")
     parser.add_argument("--workers", type=int, default=2, help="worker processes, one torch thread each (default 2)")
     parser.add_argument("--report-only", action="store_true", help="write the report of the jobs done so far")
+    parser.add_argument("--export-shipped", action="store_true",
+                        help="write the shipped model and docs/model_card.md from BERT seed 0's checkpoint")
     parser.add_argument("--work", type=Path, default=WORK, help=f"work folder (default {WORK})")
     parser.add_argument("--out", type=Path, default=RESULTS / "pretrain_finetune", help="report stem")
     args = parser.parse_args(argv)
     config = HeadlineConfig(workers=args.workers)
+    if args.export_shipped:
+        run = args.work / "pretrain" / "bert_seed0"
+        state = export_shipped(run / CHECKPOINT_NAME, SHIPPED_BERT, json.loads((run / "run.json").read_text()))
+        (ROOT / "docs" / "model_card.md").write_text(model_card(state))
+        print(f"{SHIPPED_BERT}: {SHIPPED_BERT.stat().st_size / 2**20:.1f} MiB, held-out MLM accuracy "
+              f"{100 * state['held_out_mlm_accuracy_fp16']:.2f}% (fp32 weights: {100 * state['held_out_mlm_accuracy_fp32']:.2f}%)")
+        return 0
     if not args.report_only:
         run_headline(config, args.work, stop_after=None if args.stop_after is None else 60 * args.stop_after)
     splits = args.out.parent / f"{args.out.name}_splits"

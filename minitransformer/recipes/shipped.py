@@ -66,3 +66,44 @@ def export_shipped(checkpoint, out=SHIPPED_BERT, run_record=None):
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     save_file(half, str(out), metadata=metadata)
     return shipped_state
+
+
+def model_card(state):
+    """The model card (markdown) of a shipped checkpoint, from its metadata ``state``."""
+    recipe, config = state["recipe"], state["model_config"]
+    return "\n".join([
+        "# Model card: the shipped pre-trained mini-BERT (`minitransformer/pretrained/reviews-bert.safetensors`)",
+        "",
+        "Written by `bench/pretrain_finetune.py --export-shipped` from the file's own metadata.",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| architecture | BERT encoder, post-norm, GELU: d_model {config['d_model']}, {config['n_layers']} layers, "
+        f"{config['n_heads']} heads, d_ff {config['d_ff']}, {config['max_len']} positions, vocabulary "
+        f"{config['vocab_size']:,} (WordPiece, lower-cased) |",
+        f"| objective | masked-language modelling (15% of each {config['max_len']}-token window), no next-sentence "
+        "prediction |",
+        f"| corpus | {state['corpus_documents']:,} movie-review documents, {state['corpus_tokens'] / 1e6:.1f} M tokens: "
+        "movie reviews and snippets with every test text removed (below) |",
+        f"| corpus SHA-256 | `{state['corpus_sha256']}` |",
+        f"| training | {state['steps']:,} steps of {recipe['batch_size']} windows, {state['tokens_seen'] / 1e6:.1f} M tokens "
+        f"seen, AdamW lr {recipe['lr']} (warm-up {recipe['warmup_fraction']:.0%}, linear decay), seed {recipe['seed']} |",
+        f"| compute | {state['wall_seconds'] / 60:.0f} min on {state.get('threads', '?')} CPU thread(s) |",
+        f"| code | commit `{state.get('commit', 'unknown')}` |",
+        f"| held-out MLM accuracy | {100 * state['held_out_mlm_accuracy_fp32']:.2f}% with the fp32 weights, "
+        f"{100 * state['held_out_mlm_accuracy_fp16']:.2f}% with the stored fp16 weights |",
+        "| storage | every weight in float16 (the optimizer state is not shipped) |",
+        "",
+        "Reproduce: `" + state["command"] + "` (then `bench/pretrain_finetune.py --export-shipped` makes the fp16 file).",
+        "",
+        "The corpus (`minitransformer/recipes/corpus.py:review_corpus`): the IMDB reviews of the training and",
+        "validation parts of the fixed split, Pang & Lee's sentences, the VADER movie snippets and the Rotten Tomatoes",
+        "snippets and plot summaries, each distinct text once, with every test text of the three evaluation tasks",
+        "removed (compared after lower-casing and dropping punctuation and spaces). The tokenizer was trained on the",
+        "same text. `tests/recipes/test_shipped.py` recomputes the held-out MLM accuracy from this file and checks the",
+        "corpus fingerprint and the tokenizer.",
+        "",
+        "Intended use: fine-tuning for English text classification, above all on movie reviews",
+        "(`minitransformer finetune`). It is a teaching model: small, trained for minutes on a CPU; its held-out",
+        "masked-token accuracy is far below a production BERT's.",
+        ""])

@@ -17,9 +17,9 @@ from minitransformer.metrics import classification_report
 C_GRID = (0.1, 1.0, 10.0, 100.0)
 
 
-def run_tfidf(texts, num_classes, budget, seed):
+def run_tfidf(texts, num_classes, budget, seed, return_predictions=False):
     """``texts``: {"train" | "validation" | "test": (list of str, list of labels)}; returns a record like
-    ``recipes.finetuning.run_finetuning``'s."""
+    ``recipes.finetuning.run_finetuning``'s (and the test predictions, with ``return_predictions``)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -37,7 +37,9 @@ def run_tfidf(texts, num_classes, budget, seed):
         if best is None or accuracy > best[0]:
             best = (accuracy, c, model)
     accuracy, c, model = best
-    test = classification_report(texts["test"][1], model.predict(vectorizer.transform(texts["test"][0])), num_classes)
-    return {"n_labels": len(chosen), "C": c, "validation_accuracy": accuracy, "accuracy": test["accuracy"],
-            "macro_f1": test["macro_f1"], "confusion_matrix": test["confusion_matrix"],
-            "seconds": time.perf_counter() - start}
+    predictions = model.predict(vectorizer.transform(texts["test"][0]))
+    test = classification_report(texts["test"][1], predictions, num_classes)
+    record = {"n_labels": len(chosen), "C": c, "validation_accuracy": accuracy, "accuracy": test["accuracy"],
+              "macro_f1": test["macro_f1"], "confusion_matrix": test["confusion_matrix"],
+              "seconds": time.perf_counter() - start}
+    return (record, predictions) if return_predictions else record
