@@ -1,28 +1,49 @@
-"""`minitransformer finetune`: fine-tune a [CLS] classifier on a labelled set, starting from a pre-trained
-BERT checkpoint (or from scratch), and report held-out metrics.
+"""`minitransformer finetune`: fine-tune a classifier with the measured recipe (recipes/finetuning.py) —
+mean pooling, every weight learning, early stopping on validation — starting from the shipped pre-trained
+BERT, a BERT checkpoint of yours, or from scratch, and report its test metrics.
 
-    minitransformer finetune --init runs/bert/checkpoint.safetensors --labels 500 --out runs/cls
-    minitransformer finetune --dataset sms_spam --freezing top --top-layers 1 --init ... --out runs/spam
+    minitransformer finetune --out runs/imdb                                 # the shipped BERT, IMDB, 500 labels
+    minitransformer finetune --task trec_questions --labels all --out runs/trec
+    minitransformer finetune --train-file reviews.csv --out runs/mine        # your data: 70/10/20 split
+    minitransformer finetune --train-file train.jsonl --test-file test.jsonl --text-column body \\
+        --label-column team --labels all --out runs/tickets                  # your own test set
+    minitransformer finetune --init runs/bert/checkpoint.safetensors --out runs/cls   # your pre-trained BERT
+    minitransformer finetune --init scratch --out runs/scratch               # no pre-training: the baseline
 
-The held-out split is fixed (seeded; saved as OUT/split.json); ``--labels`` draws a stratified budget
-from the training part. Writes OUT/checkpoint.safetensors, OUT/metrics.json and OUT/loss_curve.png.
+A task's split is fixed (recipes/corpus.py). A file is split with --split-seed into 70% train, 10%
+validation, 20% test; with --test-file, validation is 10% of the training file and test is the whole test
+file. --labels draws a stratified budget from the training part. Formats of the files:
+data/labelled_files.py. Writes OUT/checkpoint.safetensors (for `minitransformer predict` and `evaluate`),
+OUT/metrics.json (the run's record and the test report) and OUT/split.json.
 """
 
 import argparse
+import hashlib
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
-from minitransformer.commands.pretrain import add_model_arguments, model_kwargs
-from minitransformer.data.labelled import DATASETS, held_out_split, label_budget, load_dataset, save_split
+from minitransformer.data.labelled import held_out_split
 from minitransformer.data.labelled_batches import encode_texts
+from minitransformer.data.labelled_files import read_labelled_file
+from minitransformer.data.splits import three_way_split
 from minitransformer.data.tokenizer import WordPieceTokenizer
 from minitransformer.models.bert import BertConfig, BertModel
-from minitransformer.models.classifier import POOLINGS, SequenceClassifier
-from minitransformer.train.finetune import FREEZING, evaluate_classifier, finetune
-from minitransformer.train.loop import TrainConfig
-from minitransformer.train.pretrain import load_bert, pretraining_texts
+from minitransformer.recipes.corpus import TASKS, task_data
+from minitransformer.recipes.finetuning import FinetuneRecipe, run_finetuning
+from minitransformer.recipes.pretraining import DEFAULT_RECIPE, recipe
+from minitransformer.recipes.shipped import shipped_bert_path
+from minitransformer.train.checkpoint import read_checkpoint, save_checkpoint
+from minitransformer.train.finetune import evaluate_classifier
+from minitransformer.train.loop import CHECKPOINT_NAME
+from minitransformer.train.pretrain import load_bert
+
+PARTS = ("train", "validation", "test")
+DEFAULT_TASK = "imdb"
+FILE_MAX_LEN = 256
+VALIDATION_FRACTION, TEST_FRACTION = 0.1, 0.2  # of a training file
 
 
 def print_report(report, class_names):
@@ -35,70 +56,148 @@ def print_report(report, class_names):
         print(f"{name:>{width}}" + "".join(f"{v:>{width}}" for v in row))
 
 
+def data_source(args):
+    """Where the labelled data comes from, as the checkpoint records it: a task, or files and their split."""
+    if args.train_file is None:
+        if args.test_file is not None or args.split_seed is not None:
+            raise ValueError("--test-file and --split-seed go with --train-file (a task's split is fixed)")
+        return {"task": args.task or DEFAULT_TASK}
+    return {"train_file": str(Path(args.train_file).resolve()),
+            "test_file": None if args.test_file is None else str(Path(args.test_file).resolve()),
+            "text_column": args.text_column, "label_column": args.label_column, "split_seed": args.split_seed or 0}
+
+
+def file_fingerprints(source):
+    """SHA-256 of each file of a file source ({} for a task): a changed file would change the split."""
+    return {path: hashlib.sha256(Path(path).read_bytes()).hexdigest()
+            for path in (source.get("train_file"), source.get("test_file")) if path is not None}
+
+
+def labelled_parts(source):
+    """``(parts, indices)``: the train / validation / test ``LabelledTexts`` of a data source (a task, or
+    the keys of ``data_source``), and the indices of each part in the set it is drawn from."""
+    if "task" in source:
+        dataset, split = task_data(source["task"])
+    elif source.get("train_file") is None:
+        raise ValueError("the checkpoint does not record its data (written by an older `minitransformer finetune`)")
+    else:
+        columns = {"text_column": source["text_column"], "label_column": source["label_column"]}
+        dataset = read_labelled_file(source["train_file"], **columns)
+        if source["test_file"] is not None:
+            test = read_labelled_file(source["test_file"], **columns, class_names=dataset.class_names)
+            try:
+                train, validation = held_out_split(len(dataset), VALIDATION_FRACTION, seed=source["split_seed"])
+            except ValueError:
+                raise ValueError(f"{source['train_file']} has {len(dataset)} examples: too few to hold out "
+                                 f"{VALIDATION_FRACTION:.0%} for validation") from None
+            indices = {"train": train, "validation": validation, "test": list(range(len(test)))}
+            return {"train": dataset.subset(train), "validation": dataset.subset(validation), "test": test}, indices
+        split = three_way_split(dataset, VALIDATION_FRACTION, TEST_FRACTION, seed=source["split_seed"])
+    indices = {part: getattr(split, part) for part in PARTS}
+    return {part: dataset.subset(indices[part]) for part in PARTS}, indices
+
+
+def initial_encoder(init, seed):
+    """``(BertModel, tokenizer, what it is)`` to fine-tune: the shipped BERT (``init`` None), a fresh one
+    ("scratch": the reviews-bert architecture with the shipped tokenizer) or a BERT pre-training checkpoint."""
+    if init == "scratch":
+        try:
+            shipped = shipped_bert_path()
+        except RuntimeError as error:
+            raise RuntimeError(f"--init scratch takes its tokenizer from the shipped model: {error}") from None
+        tokenizer = WordPieceTokenizer.from_json(read_checkpoint(shipped)[1]["tokenizer"])
+        torch.manual_seed(seed)
+        config = BertConfig(vocab_size=len(tokenizer), **recipe(DEFAULT_RECIPE).model_kwargs())
+        return BertModel(config), tokenizer, "scratch"
+    path = shipped_bert_path() if init is None else Path(init)
+    kind = read_checkpoint(path)[1].get("model")
+    if kind != "bert":
+        raise ValueError(f"finetune takes a BERT checkpoint; {path} holds a {kind!r} model")
+    model, tokenizer, _ = load_bert(path)
+    return model.bert, tokenizer, str(path.resolve())
+
+
+def finetune_recipe(args):
+    """``FinetuneRecipe`` with the options given applied (a --max-steps below its min_steps lowers it too)."""
+    overrides = {field: getattr(args, field) for field in ("lr", "epochs", "max_steps", "batch_size")
+                 if getattr(args, field) is not None}
+    if args.max_steps is not None:
+        overrides["min_steps"] = min(FinetuneRecipe.min_steps, args.max_steps)
+    return FinetuneRecipe(**overrides)
+
+
 def _run(args):
     if args.threads:
         torch.set_num_threads(args.threads)
+    recipe_ = finetune_recipe(args)
+    source = data_source(args)
+    parts, indices = labelled_parts(source)
+    fingerprints = file_fingerprints(source)
+    class_names = parts["train"].class_names
+    if args.labels is not None and args.labels < len(class_names):
+        raise ValueError(f"--labels {args.labels} is below the number of classes ({len(class_names)})")
+    encoder, tokenizer, init = initial_encoder(args.init, args.seed)
+    default_max_len = TASKS[source["task"]].max_len if "task" in source else FILE_MAX_LEN
+    max_len = min(args.max_len or default_max_len, encoder.config.max_len)
+    data = {"num_classes": len(class_names)}
+    for part in PARTS:
+        data[part] = (*encode_texts(tokenizer, parts[part].texts, max_len), parts[part].labels)
+    print(f"{parts['train'].name}: {len(parts['train'])} training examples, {len(parts['validation'])} validation, "
+          f"{len(parts['test'])} test; classes {', '.join(class_names)}; init {init}")
+    record, classifier = run_finetuning(encoder, data, args.labels, args.seed, recipe_, return_classifier=True)
+    report = evaluate_classifier(classifier, *data["test"], data["num_classes"])
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    if args.init:
-        pretrained, tokenizer, _ = load_bert(args.init)
-        encoder = pretrained.bert
-    else:
-        tokenizer = WordPieceTokenizer.train(pretraining_texts(), vocab_size=args.vocab_size)
-        torch.manual_seed(args.seed)
-        encoder = BertModel(BertConfig(vocab_size=len(tokenizer), **model_kwargs(args)))
-    dataset = load_dataset(args.dataset)
-    train_idx, test_idx = held_out_split(len(dataset), args.test_fraction, seed=args.split_seed)
-    save_split(out / "split.json", dataset, train_idx, test_idx, args.split_seed)
-    train_set = dataset.subset(train_idx)
-    train_set = train_set.subset(label_budget(train_set.labels, args.labels, seed=args.seed))
-    max_len = encoder.config.max_len
-    ids, pad = encode_texts(tokenizer, train_set.texts, max_len)
-    test_ids, test_pad = encode_texts(tokenizer, [dataset.texts[i] for i in test_idx], max_len)
-    test_labels = [dataset.labels[i] for i in test_idx]
-    num_classes = len(dataset.class_names)
-    classifier = SequenceClassifier(encoder, num_classes, pooling=args.pooling)
-    config = TrainConfig(steps=args.steps, lr=args.lr, warmup_steps=args.steps // 10, eval_every=args.eval_every,
-                         checkpoint_every=0, seed=args.seed)
-    state = {"model": "classifier", "model_config": encoder.config.to_dict(), "tokenizer": tokenizer.to_json(),
-             "pooling": args.pooling, "class_names": dataset.class_names, "dataset": args.dataset,
-             "split_seed": args.split_seed, "test_fraction": args.test_fraction}
-    print(f"{args.dataset}: {len(train_set)} labelled examples, {len(test_idx)} held out; freezing={args.freezing}")
-    def held_out_accuracy(model):
-        return {"accuracy": evaluate_classifier(model, test_ids, test_pad, test_labels, num_classes)["accuracy"]}
-
-    finetune(classifier, ids, pad, train_set.labels, config, batch_size=args.batch_size, freezing=args.freezing,
-             top_layers=args.top_layers, backbone_lr_scale=args.backbone_lr_scale, out_dir=out, checkpoint_state=state,
-             evaluate=held_out_accuracy)
-    report = evaluate_classifier(classifier, test_ids, test_pad, test_labels, num_classes)
-    (out / "metrics.json").write_text(json.dumps(report, indent=1))
-    print_report(report, dataset.class_names)
+    provenance = {**source, "file_sha256": fingerprints, "max_len": max_len, "init": init}
+    save_checkpoint(out / CHECKPOINT_NAME, classifier, state={
+        "model": "classifier", "model_config": encoder.config.to_dict(), "tokenizer": tokenizer.to_json(),
+        "pooling": recipe_.pooling, "class_names": class_names, **provenance})
+    (out / "metrics.json").write_text(json.dumps({**provenance, "class_names": class_names, "seed": args.seed,
+                                                  "recipe": asdict(recipe_), **record, "test_report": report},
+                                                 indent=1))
+    (out / "split.json").write_text(json.dumps({**source, **indices}))
+    print(f"{record['n_labels']} labels, {record['steps']} steps; best validation accuracy "
+          f"{record['validation_accuracy']:.4f} at step {record['best_step']}; on the {len(parts['test'])} test "
+          f"examples:")
+    print_report(report, class_names)
+    print(f"classifier: {out / CHECKPOINT_NAME}")
     return 0
 
 
+def label_count(text):
+    """``--labels``: a positive count or "all" (None)."""
+    if text == "all":
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number or 'all', got {text!r}")
+    return int(text)
+
+
 def register(subparsers):
-    parser = subparsers.add_parser("finetune", help="fine-tune a classifier and report held-out metrics",
+    parser = subparsers.add_parser("finetune", help="fine-tune a classifier on a task or your own labelled file",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--init", help="pre-trained BERT checkpoint (default: a fresh model, i.e. from scratch)")
-    parser.add_argument("--dataset", default="movie_reviews", choices=sorted(DATASETS))
-    parser.add_argument("--labels", type=lambda s: None if s == "all" else int(s), default=None,
-                        help="labelled training examples to use, or 'all' (default all)")
-    parser.add_argument("--freezing", choices=FREEZING, default="all",
-                        help="what learns: head only, the top layers, or all (default all)")
-    parser.add_argument("--top-layers", type=int, default=1, help="layers that learn with --freezing top")
-    parser.add_argument("--pooling", choices=POOLINGS, default="mean",
-                        help="mean of the token states or the [CLS] pooler (default mean; docs/pretraining.md)")
-    parser.add_argument("--steps", type=int, default=300, help="optimizer steps (default 300)")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=1e-3, help="head learning rate (default 1e-3)")
-    parser.add_argument("--backbone-lr-scale", type=float, default=1.0,
-                        help="encoder learning rate = lr x this (default 1.0: lower scales were worse here)")
-    parser.add_argument("--eval-every", type=int, default=100, help="held-out evaluation period (default 100)")
-    parser.add_argument("--test-fraction", type=float, default=0.2, help="held-out fraction (default 0.2)")
-    parser.add_argument("--split-seed", type=int, default=0, help="seed of the fixed held-out split (default 0)")
-    parser.add_argument("--vocab-size", type=int, default=4000, help="tokenizer size when training from scratch")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init", help="a BERT pre-training checkpoint, or 'scratch' for a fresh model "
+                                       "(default: the shipped pre-trained BERT)")
+    data_options = parser.add_argument_group("data: a task, or your file(s)")
+    sources = data_options.add_mutually_exclusive_group()
+    sources.add_argument("--task", choices=sorted(TASKS), help=f"a task of the experiment (default {DEFAULT_TASK})")
+    sources.add_argument("--train-file", help="labelled examples, .csv or .jsonl (see data/labelled_files.py)")
+    data_options.add_argument("--test-file", help="the test examples, same format (default: 20%% of --train-file)")
+    data_options.add_argument("--text-column", default="text", help="column or field of the texts (default text)")
+    data_options.add_argument("--label-column", default="label", help="column or field of the labels (default label)")
+    data_options.add_argument("--split-seed", type=int, help="seed of a file's split (default 0)")
+    data_options.add_argument("--max-len", type=int, help=f"tokens per text, at most the encoder's (default: the "
+                                                          f"task's, {FILE_MAX_LEN} for files)")
+    parser.add_argument("--labels", type=label_count, default=500,
+                        help="labelled training examples to use, stratified, or 'all' (default 500)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the budget, the head and the batches")
+    defaults = FinetuneRecipe()
+    parser.add_argument("--lr", type=float, help=f"learning rate (default: the recipe's, {defaults.lr})")
+    parser.add_argument("--epochs", type=float, help=f"passes over the labels (default: the recipe's, "
+                                                     f"{defaults.epochs}, within its min and max steps)")
+    parser.add_argument("--max-steps", type=int, help=f"at most this many steps (default: the recipe's, "
+                                                      f"{defaults.max_steps})")
+    parser.add_argument("--batch-size", type=int, help=f"examples per step (default: the recipe's, "
+                                                       f"{defaults.batch_size})")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
-    add_model_arguments(parser)
     parser.set_defaults(func=_run)

@@ -48,9 +48,10 @@ class FinetuneRecipe:
         return int(min(self.max_steps, max(self.min_steps, math.ceil(self.epochs * n_labels / self.batch_size))))
 
 
-def run_finetuning(encoder, data, budget, seed, recipe):
+def run_finetuning(encoder, data, budget, seed, recipe, return_classifier=False):
     """Fine-tune ``encoder`` on ``budget`` labels (None = all) of ``data`` (the encoded task: ``train``,
-    ``validation``, ``test``, each ``(ids, padding_mask, labels)``, and ``num_classes``); returns a record."""
+    ``validation``, ``test``, each ``(ids, padding_mask, labels)``, and ``num_classes``); returns a record,
+    or ``(record, classifier)`` with ``return_classifier`` (the classifier in its best validation state)."""
     torch.manual_seed(seed)
     classifier = SequenceClassifier(encoder, data["num_classes"], pooling=recipe.pooling)
     train_ids, train_pad, train_labels = data["train"]
@@ -74,6 +75,7 @@ def run_finetuning(encoder, data, budget, seed, recipe):
     best_step = next(r["step"] for r in history if r.get("eval_accuracy") == best["accuracy"])
     classifier.load_state_dict(best["state"])
     test = evaluate_classifier(classifier, *data["test"], data["num_classes"])
-    return {"n_labels": len(chosen), "steps": steps, "best_step": best_step, "validation_accuracy": best["accuracy"],
-            "accuracy": test["accuracy"], "macro_f1": test["macro_f1"], "confusion_matrix": test["confusion_matrix"],
-            "final_train_loss": history[-1]["loss"], "seconds": time.perf_counter() - start}
+    record = {"n_labels": len(chosen), "steps": steps, "best_step": best_step, "validation_accuracy": best["accuracy"],
+              "accuracy": test["accuracy"], "macro_f1": test["macro_f1"], "confusion_matrix": test["confusion_matrix"],
+              "final_train_loss": history[-1]["loss"], "seconds": time.perf_counter() - start}
+    return (record, classifier) if return_classifier else record

@@ -1,4 +1,5 @@
-"""The command line: every command answers --help, and the demo's kernel check passes."""
+"""The command line: every command answers --help, a bad input is one error line and status 2 (--debug: the
+traceback), and the demo's kernel check passes."""
 
 import pytest
 
@@ -9,7 +10,7 @@ from minitransformer.commands import bench, demo
 def test_every_command_has_help(capsys):
     parser = cli.build_parser()
     subcommands = parser._subparsers._group_actions[0].choices
-    assert {"demo", "bench", "word2vec", "pretrain", "finetune", "evaluate", "generate",
+    assert {"demo", "bench", "word2vec", "pretrain", "finetune", "evaluate", "generate", "predict",
             "vision"} <= set(subcommands)
     for name in subcommands:
         with pytest.raises(SystemExit) as exit_info:
@@ -21,6 +22,51 @@ def test_every_command_has_help(capsys):
 def test_no_command_prints_help_and_fails(capsys):
     assert cli.main([]) == 2
     assert "<command>" in capsys.readouterr().out
+
+
+@pytest.fixture
+def reviews_csv(tmp_path):
+    path = tmp_path / "reviews.csv"
+    path.write_text("text,label\n" + "".join(f"review {i},{'good' if i % 2 else 'bad'}\n" for i in range(20)),
+                    encoding="utf-8")
+    return path
+
+
+def assert_one_error_line(capsys, *fragments):
+    printed = capsys.readouterr().err
+    assert printed.count("\n") == 1 and printed.startswith("minitransformer: error: "), printed
+    for fragment in fragments:
+        assert fragment in printed
+
+
+def test_bad_inputs_are_one_line_and_status_2(tmp_path, reviews_csv, capsys):
+    missing = str(tmp_path / "missing.safetensors")
+    assert cli.main(["predict", "--checkpoint", missing, "some text"]) == 2
+    assert_one_error_line(capsys, f"checkpoint not found: {missing}")
+    assert cli.main(["finetune", "--init", missing, "--train-file", str(reviews_csv), "--out", str(tmp_path)]) == 2
+    assert_one_error_line(capsys, f"checkpoint not found: {missing}")
+    assert cli.main(["finetune", "--train-file", str(reviews_csv), "--labels", "1", "--out", str(tmp_path)]) == 2
+    assert_one_error_line(capsys, "--labels 1 is below the number of classes (2)")
+    assert cli.main(["pretrain", "--files", str(tmp_path / "absent.txt"), "--out", str(tmp_path)]) == 2
+    assert_one_error_line(capsys, f"file not found: {tmp_path / 'absent.txt'}")
+    assert cli.main(["predict", "--checkpoint", missing]) == 2
+    assert_one_error_line(capsys, "no text to classify")
+
+
+def test_argparse_errors_exit_2(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["finetune", "--task", "wikipedia", "--out", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1].startswith(
+        "minitransformer finetune: error: argument --task: invalid choice: 'wikipedia'")
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["finetune", "--labels", "0", "--out", str(tmp_path)])
+    assert exit_info.value.code == 2 and "expected a positive number or 'all'" in capsys.readouterr().err
+
+
+def test_debug_raises_the_error(tmp_path):
+    with pytest.raises(ValueError, match="checkpoint not found"):
+        cli.main(["--debug", "predict", "--checkpoint", str(tmp_path / "missing.safetensors"), "some text"])
 
 
 def test_demo_checks_every_implementation_against_numpy():
