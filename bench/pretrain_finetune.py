@@ -45,7 +45,8 @@ def main(argv=None):
         state = export_shipped(run / CHECKPOINT_NAME, SHIPPED_BERT, json.loads((run / "run.json").read_text()))
         (ROOT / "docs" / "model_card.md").write_text(model_card(state))
         print(f"{SHIPPED_BERT}: {SHIPPED_BERT.stat().st_size / 2**20:.1f} MiB, held-out MLM accuracy "
-              f"{100 * state['held_out_mlm_accuracy_fp16']:.2f}% (fp32 weights: {100 * state['held_out_mlm_accuracy_fp32']:.2f}%)")
+              f"{100 * state['held_out_mlm_accuracy_fp16']:.2f}% "
+              f"(fp32 weights: {100 * state['held_out_mlm_accuracy_fp32']:.2f}%)")
         return 0
     if not args.report_only:
         run_headline(config, args.work, stop_after=None if args.stop_after is None else 60 * args.stop_after)

@@ -87,7 +87,7 @@ def _run(args):
 
 def register(subparsers):
     parser = subparsers.add_parser("demo", description=__doc__,
-                                   help="a small pre-train + fine-tune experiment, then check and benchmark our kernels")
+                                   help="pre-train, fine-tune with few labels, then check and time our kernels")
     parser.add_argument("--skip-experiment", action="store_true", help="only the kernel checks and benchmark")
     parser.add_argument("--work", default="runs/demo", help="where the demo's live pre-training run goes")
     parser.set_defaults(func=_run)

@@ -1,4 +1,5 @@
-"""`minitransformer generate`: sample text from a mini-GPT checkpoint (``minitransformer pretrain --model gpt``).
+"""`minitransformer generate`: sample text from a mini-GPT checkpoint
+(``minitransformer pretrain --recipe reviews-gpt``).
 
     minitransformer generate --checkpoint runs/gpt/checkpoint.safetensors --prompt "to be or not" --top-k 20
 
@@ -28,7 +29,7 @@ def register(subparsers):
     parser = subparsers.add_parser("generate", help="sample text from a mini-GPT checkpoint",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", required=True,
-                        help="GPT checkpoint from `minitransformer pretrain --model gpt`")
+                        help="GPT checkpoint from `minitransformer pretrain --recipe reviews-gpt`")
     parser.add_argument("--prompt", required=True, help="text to continue")
     parser.add_argument("--tokens", type=int, default=40, help="tokens to add (default 40)")
     parser.add_argument("--temperature", type=float, default=0.8, help="softmax temperature; 0 = greedy (default 0.8)")

@@ -16,7 +16,6 @@ OUT/checkpoint_step<N>.safetensors at ``keep_steps``, OUT/history.json and OUT/l
 
 import json
 import math
-import os
 import subprocess
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -32,8 +31,9 @@ from minitransformer.data.tokenizer import SEP_ID, WordPieceTokenizer
 from minitransformer.models.bert import BertConfig, BertForPreTraining
 from minitransformer.models.gpt import GPT, GPTConfig
 from minitransformer.recipes.corpus import corpus_sha256, review_corpus
-from minitransformer.train.checkpoint import pretraining_state
-from minitransformer.train.loop import TrainConfig, train
+from minitransformer.train.checkpoint import pretraining_state, read_checkpoint
+from minitransformer.train.distributed import is_main_process
+from minitransformer.train.loop import CHECKPOINT_NAME, TrainConfig, train
 
 MODELS = ("bert", "gpt")
 EVAL_WINDOWS = 256
@@ -168,19 +168,27 @@ def git_commit():
 
 def run_pretraining(recipe_, out_dir, resume=False, progress=True, texts=None):
     """Pre-train ``recipe_`` on ``texts`` (default: the review corpus); returns the run's record (also saved
-    as OUT/run.json): recipe, corpus fingerprint, tokens seen, steps, wall time, threads, commit, history."""
+    as OUT/run.json): recipe, corpus fingerprint, tokens seen, steps, wall time, threads, commit, history.
+    ``resume`` continues OUT/checkpoint.safetensors, which must come from the same recipe and corpus."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     texts = review_corpus() if texts is None else texts
+    provenance = {"recipe": asdict(recipe_), "corpus_sha256": corpus_sha256(texts), "corpus_documents": len(texts)}
+    if resume:
+        saved = read_checkpoint(out_dir / CHECKPOINT_NAME)[1]
+        for key in ("recipe", "corpus_sha256"):
+            if saved.get(key) != provenance[key]:
+                raise ValueError(f"{out_dir / CHECKPOINT_NAME} was made with another {key.replace('_', ' ')}; "
+                                 "resume it with the same recipe, options and text")
     tokenizer = WordPieceTokenizer.train(texts, vocab_size=recipe_.vocab_size)
-    tokenizer.save(out_dir / "tokenizer.json")
     stream = token_stream(tokenizer, texts)
     train_stream, held_out = split_stream(recipe_, stream)
     if held_out.numel() <= recipe_.max_len + 1:
         raise ValueError(f"the corpus gives {stream.numel()} tokens: too few to hold out windows of {recipe_.max_len}")
     model = build_model(recipe_, len(tokenizer))
-    provenance = {"recipe": asdict(recipe_), "corpus_sha256": corpus_sha256(texts), "corpus_documents": len(texts),
-                  "corpus_tokens": int(stream.numel()), "tokens_per_step": recipe_.batch_size * recipe_.max_len}
+    provenance.update(corpus_tokens=int(stream.numel()), tokens_per_step=recipe_.batch_size * recipe_.max_len)
+    if is_main_process():
+        tokenizer.save(out_dir / "tokenizer.json")
     start = time.perf_counter()
     history = train(model, make_batches(recipe_, train_stream, len(tokenizer)), recipe_.train_config(),
                     out_dir=out_dir, evaluate=make_evaluator(recipe_, held_out, len(tokenizer)), resume=resume,
@@ -188,7 +196,7 @@ def run_pretraining(recipe_, out_dir, resume=False, progress=True, texts=None):
                     checkpoint_state={**pretraining_state(recipe_.model, model.config, tokenizer), **provenance})
     record = {**provenance, "steps": recipe_.steps, "tokens_seen": recipe_.steps * recipe_.batch_size * recipe_.max_len,
               "seconds_this_process": time.perf_counter() - start, "threads": torch.get_num_threads(),
-              "commit": git_commit(), "pid": os.getpid(), "final": history[-1], "history": history}
-    (out_dir / "run.json").write_text(json.dumps(record))
+              "commit": git_commit(), "final": history[-1], "history": history}
+    if is_main_process():
+        (out_dir / "run.json").write_text(json.dumps(record))
     return record
-
