@@ -84,23 +84,31 @@ def compare(workers=2):
     return records, {arm: np.stack(rows) for arm, rows in correct.items()}
 
 
+def verdict(low, high):
+    """What a gain's 95% interval says, in words."""
+    if low > 0:
+        return "pre-training pays"
+    if high < 0:
+        return "here pre-training costs accuracy"
+    return "the difference is within the noise of this comparison"
+
+
 def comparison_table(records, correct):
     """The demo's table, as text for people."""
-    n_labels = records["scratch"][0]["n_labels"]
+    n_labels, n_test = records["scratch"][0]["n_labels"], correct["scratch"].shape[1]
     names = {"pretrained": "shipped pre-trained BERT", "scratch": "same model from scratch",
              "tfidf": "TF-IDF + logistic regression"}
-    lines = [f"IMDB sentiment with {n_labels} labels, test accuracy over {correct['scratch'].shape[1]:,} test reviews "
-             f"(seeds {list(DEMO_SEEDS)}):", ""]
+    lines = [f"{DEMO_TASK} with {n_labels} labels: test accuracy on {n_test:,} test examples (seeds {list(DEMO_SEEDS)})",
+             ""]
     for arm in ARMS:
         accuracies = [100 * r["accuracy"] for r in records[arm]]
         lines.append(f"  {names[arm]:32s} {np.mean(accuracies):5.1f}%   (per seed: "
                      + ", ".join(f"{a:.1f}" for a in accuracies) + ")")
-    gain, low, high = bootstrap_gain(correct["pretrained"], correct["scratch"])
-    versus_tfidf = bootstrap_gain(correct["pretrained"], correct["tfidf"])
-    lines += ["", f"Pre-training pays: {gain:+.1f} points over the same model trained from scratch "
-                  f"(95% interval {low:+.1f} to {high:+.1f}, paired bootstrap over test reviews).",
-              f"Against TF-IDF + logistic regression: {versus_tfidf[0]:+.1f} points "
-              f"({versus_tfidf[1]:+.1f} to {versus_tfidf[2]:+.1f})."]
+    lines.append("")
+    for other in ("scratch", "tfidf"):
+        gain, low, high = bootstrap_gain(correct["pretrained"], correct[other])
+        lines.append(f"  pre-trained − {other:8s} {gain:+5.1f} points, 95% interval {low:+.1f} to {high:+.1f} "
+                     f"(paired bootstrap over test examples): {verdict(low, high)}")
     return "\n".join(lines)
 
 
