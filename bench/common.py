@@ -1,6 +1,6 @@
 """Shared benchmark helpers: fair timing, ceilings, and writing results (JSON + markdown + PNG).
 
-Timing rules (DESIGN.md §3): warm up first, take the median of many repeats, use every thread
+Timing rules: warm up first, take the median of many repeats, use every thread
 (``torch.utils.benchmark.Timer`` defaults to one), and compare implementations *interleaved in the same
 run* — on a shared 2-core VM a bare time means little; a ratio measured side by side does.
 """
@@ -46,7 +46,7 @@ def time_interleaved(functions, *, repeats=30, warmup=3, device="cpu", min_secon
 def copy_bandwidth(numel=64 * 1024 * 1024, repeats=10):
     """Bytes/s of ``dst.copy_(src)`` into a preallocated float32 tensor: the memory ceiling.
 
-    (A ``clone`` would time the page faults of a fresh allocation instead; DESIGN.md §3.)
+    (A ``clone`` would time the page faults of a fresh allocation instead.)
     """
     src = torch.randn(numel)
     dst = torch.empty_like(src)

@@ -106,7 +106,7 @@ def main():
                 "MultiHeadAttention cases: (batch, N, d_model, nhead), self-attention, no mask; PyTorch = "
                 "`nn.MultiheadAttention`; \"ours\" = backend \"reference\" (softmax(QK^T/sqrt(d))V in torch ops), "
                 "\"SDPA backend\" = our projections around `F.scaled_dot_product_attention`, \"fused backend\" = "
-                "our projections around `minitransformer.ops.attention` (issue 4's kernel).\n\n"
+                "our projections around `minitransformer.ops.attention` (the fused kernel).\n\n"
                 + markdown_table(["module", "case", "pass", "implementation", "ms", "ratio to torch"], rows))
     path = write_markdown("nn_speed", markdown)
     print(markdown)

@@ -4,7 +4,7 @@ The argument (after the Triton fused-softmax tutorial): softmax is memory-bound.
 x once and writes y once, 2 · numel · 4 bytes, so its speed is reported in GB/s against the machine's
 copy bandwidth (``dst.copy_(src)`` into a preallocated tensor). On CPU a second floor matters: every call
 allocates a fresh output, and first-touch page faults of a large tensor cost more than the arithmetic
-(DESIGN.md §3), so the time to allocate and fill an output of the same size is reported too.
+(about 30 ms for 64 MiB on our VMs), so the time to allocate and fill an output of the same size is reported too.
 
 Usage: python bench/softmax.py [--quick] [--device cpu|cuda]
 Writes bench/results/softmax_<device>.{json,md,png}. Run it with THP_MEM_ALLOC_ENABLE=1 to put

@@ -11,17 +11,17 @@ extern "C" PyObject* PyInit__C(void) {
 }
 
 TORCH_LIBRARY(minitransformer, m) {
-  // Softmax along `dim` (issue 2). CPU: at::vec kernel; CUDA: the best kernel of the ladder.
+  // Softmax along `dim`. CPU: at::vec kernel; CUDA: the best kernel of the ladder.
   m.def("softmax(Tensor x, int dim) -> Tensor");
   m.def("softmax_backward(Tensor y, Tensor grad_y, int dim) -> Tensor");
   // One rung of the CUDA softmax ladder (csrc/kernels/softmax_v*.cuh), chosen by number.
   m.def("softmax_kernel(Tensor x, int dim, int version) -> Tensor");
-  // The same CUDA kernels run on CPU tensors by the emulator (issue 3, csrc/emu/): order "forward" |
+  // The same CUDA kernels run on CPU tensors by the emulator (csrc/emu/): order "forward" |
   // "reverse" | "shuffle" (seeded) is the fibers' resume order; scheduler "fibers" | "threads".
   m.def("emulated_softmax(Tensor x, int dim, int version, str order, int seed, str scheduler) -> Tensor");
   m.def("emulated_softmax_backward(Tensor y, Tensor grad_y, int dim, str order, int seed, str scheduler) "
         "-> Tensor");
-  // Fused attention (issue 4): q (B, H, N_q, D), k and v (B, H, N_k, D), key_padding_mask (B, N_k) bool
+  // Fused attention: q (B, H, N_q, D), k and v (B, H, N_k, D), key_padding_mask (B, N_k) bool
   // with True = masked; returns (out, lse). CPU: tiled BLAS + at::vec; CUDA: the best kernel.
   m.def("attention_forward(Tensor q, Tensor k, Tensor v, bool causal, Tensor? key_padding_mask, "
         "float? scale) -> (Tensor, Tensor)");
@@ -36,7 +36,7 @@ TORCH_LIBRARY(minitransformer, m) {
   m.def("emulated_attention_backward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, "
         "Tensor grad_out, bool causal, Tensor? key_padding_mask, float? scale, str order, int seed, "
         "str scheduler) -> (Tensor, Tensor, Tensor)");
-  // word2vec's negative-sampling SGD steps, fused and in place (issue 6, csrc/cpu/word2vec.cpp): update
+  // word2vec's negative-sampling SGD steps, fused and in place (csrc/cpu/word2vec.cpp): update
   // the rows of both tables that the windows touch; return the batch loss (0-d float64).
   m.def("cbow_sgd_step_(Tensor(a!) input_vectors, Tensor(b!) output_vectors, Tensor contexts, "
         "Tensor context_mask, Tensor targets, Tensor target_mask, float lr) -> Tensor");

@@ -4,7 +4,7 @@
 // first touch. glibc recycles freed blocks below its largest mmap threshold (32 MiB on 64-bit), so
 // there the faults vanish after the first call; from 32 MiB on, every allocation is a fresh mmap and
 // every call pays them: ~30 ms for 64 MiB on our VMs, more than softmax's arithmetic over the same
-// bytes (DESIGN.md §3). For those sizes we allocate 2 MiB-aligned memory and ask for huge pages
+// bytes. For those sizes we allocate 2 MiB-aligned memory and ask for huge pages
 // (madvise(MADV_HUGEPAGE), honoured when /sys/kernel/mm/transparent_hugepage/enabled is "madvise" or
 // "always"): 512 times fewer faults, measured here 33 ms -> 6 ms for 64 MiB. Below 32 MiB the usual
 // allocator is faster (its recycled memory has no faults at all). PyTorch's allocator does the same

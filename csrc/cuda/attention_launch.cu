@@ -1,5 +1,5 @@
-// Launchers of the CUDA attention ladder and its backward. No torch headers here (fast nvcc builds,
-// DESIGN.md §3): the tensor glue is csrc/cuda/attention.cpp. Every kernel runs on the stream it is
+// Launchers of the CUDA attention ladder and its backward. No torch headers here (nvcc builds
+// in ~30 s instead of minutes): the tensor glue is csrc/cuda/attention.cpp. Every kernel runs on the stream it is
 // given — the caller passes PyTorch's current stream, which keeps CUDA graphs and torch.compile correct.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>

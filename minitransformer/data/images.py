@@ -1,4 +1,4 @@
-"""Labelled image sets that install from the package registries (DESIGN.md §4), as uint8 arrays.
+"""Labelled image sets that install from the package registries (README.md, "Data sets"), as uint8 arrays.
 
 * Fashion-MNIST (Xiao, Rasul & Vollgraf 2017, arXiv:1708.07747; MIT): 60,000 + 10,000 greyscale 28x28
   images of 10 clothing classes, read from the IDX files of the Debian package ``dataset-fashion-mnist``.

@@ -23,7 +23,7 @@ def _has_fused_attention():
 
 
 needs_fused = pytest.mark.skipif(not _has_fused_attention(),
-                                 reason="minitransformer.ops.attention (issue 4) is missing or its extension is not built")
+                                 reason="minitransformer.ops.attention is missing or its extension is not built")
 
 
 @st.composite
