@@ -16,8 +16,9 @@ def test_no_test_text_is_in_the_pretraining_corpus():
 def test_the_corpus_keeps_the_unlabelled_training_reviews():
     corpus = set(review_corpus())
     reviews, split = task_data("imdb")
-    kept = sum(reviews.texts[i] in corpus for i in split.train + split.validation)
-    assert kept == len(split.train) + len(split.validation)
+    dropped = [reviews.texts[i] for i in split.train + split.validation if reviews.texts[i] not in corpus]
+    tests = {normalise_text(text) for text in test_texts()}
+    assert len(dropped) < 5 and all(normalise_text(text) in tests for text in dropped)  # near-copies of test reviews
     assert len(corpus) > 40_000
 
 
