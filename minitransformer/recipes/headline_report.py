@@ -111,8 +111,12 @@ def task_section(task, task_cells):
             lines.append(f"| {a} − {b_arm} | " + " | ".join(row) + " |")
     efficiency = label_efficiency(task_cells)
     if efficiency is not None:
-        reached = ("is not reached by scratch with any budget measured" if efficiency == "not reached"
-                   else f"is reached by scratch at {n_labels[efficiency]:,} labels")
+        if efficiency == "not reached":
+            reached = "is not reached by scratch with any budget measured"
+        elif _budget_key(efficiency) <= 500:
+            reached = f"is matched by scratch with {n_labels[efficiency]:,} labels: pre-training saved no labels"
+        else:
+            reached = f"is reached by scratch at {n_labels[efficiency]:,} labels"
         lines += ["", f"Label efficiency: BERT's accuracy with {n_labels.get('500', 500):,} labels {reached}."]
     return lines
 
@@ -168,7 +172,7 @@ def mechanism_points(records):
     for r in records["runs"]:
         if (r["task"], r["arm"], r["budget"], r.get("pretrain_seed")) == ("imdb", "bert", "500", 0):
             by_step.setdefault(r.get("at_step") or run["steps"], []).append(r)
-    points = [(0, (0.0, 0.0, 0.0, len(scratch)))]
+    points = [(0, (0.0, 0.0, 0.0, len(scratch)))]  # no pre-training: the scratch arm itself
     points += [(step * tokens_per_step, paired_difference(rs, scratch)) for step, rs in sorted(by_step.items())]
     return [(tokens, d) for tokens, d in points if d is not None]
 
