@@ -25,7 +25,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import RESULTS_DIR, machine_info, markdown_table, time_interleaved, write_results  # noqa: E402
+from common import (RESULTS_DIR, machine_info, markdown_table, native_stderr_silenced, time_interleaved,  # noqa: E402
+                    write_results)
 
 import minitransformer.ops as ops  # noqa: E402
 
@@ -65,7 +66,7 @@ def backward_candidates(q, k, v, grad, causal, causal_mask, with_naive):
 def peak_extra_bytes(fn, output_bytes):
     """Peak CPU-allocator bytes during fn() minus the output's bytes (see the module docstring)."""
     from torch.profiler import ProfilerActivity, profile
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+    with native_stderr_silenced(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         fn()
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "trace.json")

@@ -5,15 +5,32 @@ Timing rules: warm up first, take the median of many repeats, use every thread
 run* — on a shared 2-core VM a bare time means little; a ratio measured side by side does.
 """
 
+import contextlib
 import json
 import os
 import platform
 import statistics
+import sys
 import time
 
 import torch
 
 RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Send what native code writes to stderr (file descriptor 2) to /dev/null for the block: the profiler's
+    C++ layer logs a start and stop line per profile, and a GPU-count error on machines without a GPU."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _sync(device):
