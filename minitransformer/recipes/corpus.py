@@ -45,7 +45,7 @@ def task_data(name):
     return dataset, three_way_split(dataset, task.validation_fraction, task.test_fraction, seed=SPLIT_SEED)
 
 
-def test_texts(tasks=tuple(TASKS)):
+def texts_of_test_splits(tasks=tuple(TASKS)):
     """Every test text of the given tasks."""
     texts = []
     for name in tasks:
@@ -59,7 +59,7 @@ def review_corpus():
     reviews, split = task_data("imdb")
     texts = [reviews.texts[i] for i in split.train + split.validation]
     texts += sentence_polarity().texts + movie_reviews().texts + rotten_tomatoes().texts + rotten_tomatoes_plots()
-    return without_texts(list(dict.fromkeys(texts)), test_texts())
+    return without_texts(list(dict.fromkeys(texts)), texts_of_test_splits())
 
 
 def corpus_sha256(texts):

@@ -2,7 +2,7 @@
 tokenizer's training text), compared after normalisation, so re-tokenised copies count as the same text."""
 
 from minitransformer.data.splits import normalise_text, without_texts
-from minitransformer.recipes.corpus import TASKS, corpus_sha256, review_corpus, task_data, test_texts
+from minitransformer.recipes.corpus import TASKS, corpus_sha256, review_corpus, task_data, texts_of_test_splits
 
 
 def test_no_test_text_is_in_the_pretraining_corpus():
@@ -17,15 +17,15 @@ def test_the_corpus_keeps_the_unlabelled_training_reviews():
     corpus = set(review_corpus())
     reviews, split = task_data("imdb")
     dropped = [reviews.texts[i] for i in split.train + split.validation if reviews.texts[i] not in corpus]
-    tests = {normalise_text(text) for text in test_texts()}
+    tests = {normalise_text(text) for text in texts_of_test_splits()}
     assert len(dropped) < 5 and all(normalise_text(text) in tests for text in dropped)  # near-copies of test reviews
     assert len(corpus) > 40_000
 
 
 def test_the_guard_catches_a_retokenised_copy():
-    planted = test_texts(["movie_reviews"])[0]
-    retokenised = " ".join(planted.lower().replace(",", " , ").split())
-    assert without_texts([retokenised, "an unrelated review"], test_texts(["movie_reviews"])) == ["an unrelated review"]
+    tests = texts_of_test_splits(["movie_reviews"])
+    retokenised = " ".join(tests[0].lower().replace(",", " , ").split())
+    assert without_texts([retokenised, "an unrelated review"], tests) == ["an unrelated review"]
 
 
 def test_splits_are_fixed_and_the_corpus_fingerprint_is_stable():
