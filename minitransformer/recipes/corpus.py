@@ -45,6 +45,13 @@ def task_data(name):
     return dataset, three_way_split(dataset, task.validation_fraction, task.test_fraction, seed=SPLIT_SEED)
 
 
+def task_parts(name):
+    """``{"train" | "validation" | "test": (texts, labels)}`` of a task of ``TASKS``."""
+    dataset, split = task_data(name)
+    return {part: ([dataset.texts[i] for i in getattr(split, part)], [dataset.labels[i] for i in getattr(split, part)])
+            for part in ("train", "validation", "test")}
+
+
 def texts_of_test_splits(tasks=tuple(TASKS)):
     """Every test text of the given tasks."""
     texts = []

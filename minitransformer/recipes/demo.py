@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from minitransformer.models.bert import BertConfig, BertModel
-from minitransformer.recipes.corpus import review_corpus, task_data
+from minitransformer.recipes.corpus import review_corpus, task_data, task_parts
 from minitransformer.recipes.finetuning import FinetuneRecipe, run_finetuning
 from minitransformer.recipes.headline import _encoded_task
 from minitransformer.recipes.pretraining import recipe, run_pretraining
@@ -47,9 +47,8 @@ def _demo_job(arm, seed):
     dataset, split = task_data(DEMO_TASK)
     test_labels = np.array([dataset.labels[i] for i in split.test])
     if arm == "tfidf":
-        texts = {part: ([dataset.texts[i] for i in getattr(split, part)], [dataset.labels[i] for i in getattr(split, part)])
-                 for part in ("train", "validation", "test")}
-        record, predictions = run_tfidf(texts, len(dataset.class_names), DEMO_BUDGET, seed, return_predictions=True)
+        parts = task_parts(DEMO_TASK)
+        record, predictions = run_tfidf(parts, len(dataset.class_names), DEMO_BUDGET, seed, return_predictions=True)
         return arm, seed, record, predictions == test_labels
     model, tokenizer, _ = load_bert(path)
     data = _encoded_task(DEMO_TASK, tokenizer.to_json())
@@ -98,8 +97,8 @@ def comparison_table(records, correct):
     n_labels, n_test = records["scratch"][0]["n_labels"], correct["scratch"].shape[1]
     names = {"pretrained": "shipped pre-trained BERT", "scratch": "same model from scratch",
              "tfidf": "TF-IDF + logistic regression"}
-    lines = [f"{DEMO_TASK} with {n_labels} labels: test accuracy on {n_test:,} test examples (seeds {list(DEMO_SEEDS)})",
-             ""]
+    lines = [f"{DEMO_TASK} with {n_labels} labels: test accuracy on {n_test:,} test examples "
+             f"(seeds {list(DEMO_SEEDS)})", ""]
     for arm in ARMS:
         accuracies = [100 * r["accuracy"] for r in records[arm]]
         lines.append(f"  {names[arm]:32s} {np.mean(accuracies):5.1f}%   (per seed: "

@@ -31,7 +31,7 @@ from minitransformer.data.labelled_batches import encode_texts
 from minitransformer.data.tokenizer import WordPieceTokenizer
 from minitransformer.models.bert import BertConfig, BertModel
 from minitransformer.models.gpt import GPTEncoder
-from minitransformer.recipes.corpus import TASKS, review_corpus, task_data
+from minitransformer.recipes.corpus import TASKS, review_corpus, task_data, task_parts
 from minitransformer.recipes.finetuning import FinetuneRecipe, run_finetuning
 from minitransformer.recipes.pretraining import recipe, run_pretraining
 from minitransformer.recipes.tfidf import run_tfidf
@@ -145,6 +145,10 @@ def _encoded_task(task, tokenizer_json):
     return data
 
 
+def _num_classes(task):
+    return len(task_data(task)[0].class_names)
+
+
 def _encoder(job, config, work, tokenizer):
     """The job's encoder: fresh (scratch, seeded by the job's seed) or loaded from its pre-training run."""
     if job.arm == "scratch":
@@ -170,10 +174,7 @@ def run_job(job, config, work):
                                  resume=(out / CHECKPOINT_NAME).is_file())
         record = {k: v for k, v in record.items() if k != "history"}
     elif job.kind == "tfidf":
-        dataset, split = task_data(job.task)
-        texts = {part: ([dataset.texts[i] for i in getattr(split, part)], [dataset.labels[i] for i in getattr(split, part)])
-                 for part in ("train", "validation", "test")}
-        record = run_tfidf(texts, len(dataset.class_names), job.budget, job.seed)
+        record = run_tfidf(task_parts(job.task), _num_classes(job.task), job.budget, job.seed)
     else:
         data = _encoded_task(job.task, tokenizer_json)
         encoder = _encoder(job, config, work, WordPieceTokenizer.from_json(tokenizer_json))

@@ -98,7 +98,8 @@ def task_section(task, task_cells):
     budgets = sorted({b for arm in task_cells.values() for b in arm}, key=_budget_key)
     n_labels = {b: next(r["n_labels"] for arm in task_cells.values() for r in arm.get(b, [])) for b in budgets}
     lines = [f"### {TASK_NAMES.get(task, task)}", "",
-             "| arm | " + " | ".join(f"{n_labels[b]:,} labels" for b in budgets) + " |", "|---|" + "---|" * len(budgets)]
+             "| arm | " + " | ".join(f"{n_labels[b]:,} labels" for b in budgets) + " |",
+             "|---|" + "---|" * len(budgets)]
     for arm in [a for a in ARM_NAMES if a in task_cells]:
         lines.append(f"| {ARM_NAMES[arm]} | " + " | ".join(
             _cell_text(task_cells[arm][b]) if b in task_cells[arm] else "—" for b in budgets) + " |")
@@ -127,8 +128,8 @@ def compute_section(pretraining):
         final = run["final"]
         held_out = (f"MLM accuracy {100 * final['eval_mlm_accuracy']:.1f}%" if "eval_mlm_accuracy" in final
                     else f"perplexity {final['eval_perplexity']:.0f}")
-        lines.append(f"| {name} | {run['steps']:,} | {run['tokens_seen'] / 1e6:.1f} M | {final['wall_seconds'] / 60:.0f} min"
-                     f" | {run['threads']} | {held_out} | {run['commit'][:10]} |")
+        lines.append(f"| {name} | {run['steps']:,} | {run['tokens_seen'] / 1e6:.1f} M | "
+                     f"{final['wall_seconds'] / 60:.0f} min | {run['threads']} | {held_out} | {run['commit'][:10]} |")
     return lines
 
 
@@ -151,7 +152,8 @@ def markdown(records, config):
         lines += task_section(task, table[task]) + [""]
     if records["pretraining"]:
         lines += ["### Pre-training runs (the compute)", ""] + compute_section(records["pretraining"])
-        lines += ["", f"Corpus: {corpus['corpus_documents']:,} documents, {corpus['corpus_tokens'] / 1e6:.1f} M tokens, "
+        lines += ["", f"Corpus: {corpus['corpus_documents']:,} documents, "
+                      f"{corpus['corpus_tokens'] / 1e6:.1f} M tokens, "
                       f"SHA-256 {corpus['corpus_sha256'][:16]}…", ""]
     mechanism = mechanism_points(records)
     if len(mechanism) > 1:
@@ -203,7 +205,8 @@ def plot_mechanism(records, path):
         return
     fig, ax = plt.subplots(figsize=(6.5, 4))
     tokens = [t / 1e6 for t, _ in points]
-    ax.errorbar(tokens, [d[0] for _, d in points], yerr=[[d[0] - d[1] for _, d in points], [d[2] - d[0] for _, d in points]],
+    errors = [[d[0] - d[1] for _, d in points], [d[2] - d[0] for _, d in points]]
+    ax.errorbar(tokens, [d[0] for _, d in points], yerr=errors,
                 marker="o", capsize=3, color="C0", label="accuracy gain over scratch (95% CI)")
     ax.set(xlabel="pre-training tokens seen (millions)", ylabel="gain at 500 IMDB labels (points)")
     ax.axhline(0, color="grey", lw=0.8)
@@ -227,7 +230,8 @@ def write_report(records, config, stem):
     table = cells(records["runs"])
     summary = {task: {arm: {b: {"accuracy": [r["accuracy"] for r in rs]} for b, rs in arms.items()}
                       for arm, arms in by_arm.items()} for task, by_arm in table.items()}
-    pretraining = {name: {k: v for k, v in run.items() if k != "history"} for name, run in records["pretraining"].items()}
+    pretraining = {name: {k: v for k, v in run.items() if k != "history"}
+                   for name, run in records["pretraining"].items()}
     stem.with_suffix(".json").write_text(json.dumps({"runs": records["runs"], "pretraining": pretraining,
                                                      "summary": summary}, indent=1))
     stem.with_suffix(".md").write_text(text)

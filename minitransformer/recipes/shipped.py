@@ -83,18 +83,20 @@ def model_card(state):
         f"{config['vocab_size']:,} (WordPiece, lower-cased) |",
         f"| objective | masked-language modelling (15% of each {config['max_len']}-token window), no next-sentence "
         "prediction |",
-        f"| corpus | {state['corpus_documents']:,} movie-review documents, {state['corpus_tokens'] / 1e6:.1f} M tokens: "
-        "movie reviews and snippets with every test text removed (below) |",
+        f"| corpus | {state['corpus_documents']:,} movie-review documents, "
+        f"{state['corpus_tokens'] / 1e6:.1f} M tokens, every test text removed (below) |",
         f"| corpus SHA-256 | `{state['corpus_sha256']}` |",
-        f"| training | {state['steps']:,} steps of {recipe['batch_size']} windows, {state['tokens_seen'] / 1e6:.1f} M tokens "
-        f"seen, AdamW lr {recipe['lr']} (warm-up {recipe['warmup_fraction']:.0%}, linear decay), seed {recipe['seed']} |",
+        f"| training | {state['steps']:,} steps of {recipe['batch_size']} windows, "
+        f"{state['tokens_seen'] / 1e6:.1f} M tokens seen, AdamW lr {recipe['lr']} "
+        f"(warm-up {recipe['warmup_fraction']:.0%}, linear decay), seed {recipe['seed']} |",
         f"| compute | {state['wall_seconds'] / 60:.0f} min on {state.get('threads', '?')} CPU thread(s) |",
         f"| code | commit `{state.get('commit', 'unknown')}` |",
         f"| held-out MLM accuracy | {100 * state['held_out_mlm_accuracy_fp32']:.2f}% with the fp32 weights, "
         f"{100 * state['held_out_mlm_accuracy_fp16']:.2f}% with the stored fp16 weights |",
         "| storage | every weight in float16 (the optimizer state is not shipped) |",
         "",
-        "Reproduce: `" + state["command"] + "` (then `bench/pretrain_finetune.py --export-shipped` makes the fp16 file).",
+        "Reproduce: `" + state["command"] + "`; then `bench/pretrain_finetune.py --export-shipped` (from the",
+        "experiment's BERT seed 0) writes the fp16 file and this card.",
         "",
         "The corpus (`minitransformer/recipes/corpus.py:review_corpus`): the IMDB reviews of the training and",
         "validation parts of the fixed split, Pang & Lee's sentences, the VADER movie snippets and the Rotten Tomatoes",

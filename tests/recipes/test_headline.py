@@ -48,7 +48,8 @@ def test_paired_difference_averages_pretraining_seeds_then_uses_student_t():
     mean, low, high, n = paired_difference(bert, scratch)
     d = 100 * (np.array([0.71, 0.72, 0.70]) - np.array([0.60, 0.62, 0.61]))
     half = stats.t.ppf(0.975, 2) * d.std(ddof=1) / np.sqrt(3)
-    assert n == 3 and mean == pytest.approx(d.mean()) and (low, high) == pytest.approx((d.mean() - half, d.mean() + half))
+    assert n == 3 and mean == pytest.approx(d.mean())
+    assert (low, high) == pytest.approx((d.mean() - half, d.mean() + half))
     assert paired_difference(bert[:1], scratch) is None  # one seed: no interval
 
 

@@ -44,3 +44,11 @@ def test_held_out_mlm_accuracy_is_recomputed_and_fp16_matches_fp32(shipped):
     accuracy = held_out_mlm_accuracy(model, tokenizer, PretrainRecipe(**state["recipe"]))
     assert accuracy == pytest.approx(state["held_out_mlm_accuracy_fp16"], abs=1e-9)
     assert abs(accuracy - state["held_out_mlm_accuracy_fp32"]) < 0.005  # fp16 storage costs < 0.5 points
+
+
+def test_the_model_card_is_written_from_the_file(shipped):
+    from pathlib import Path
+
+    from minitransformer.recipes.shipped import model_card
+    card = Path(__file__).resolve().parents[2] / "docs" / "model_card.md"
+    assert card.read_text() == model_card(shipped[2])
