@@ -83,3 +83,14 @@ def test_bench_lists_scripts_and_rejects_unknown_names():
     assert {"softmax", "attention"} <= set(bench.available())
     with pytest.raises(SystemExit, match="no benchmark named 'nope'"):
         bench.run_script("nope", [])
+
+
+def test_pretrain_defaults_are_the_measured_recipe():
+    from minitransformer.commands.pretrain import chosen_recipe
+    from minitransformer.recipes.pretraining import DEFAULT_RECIPE, RECIPES
+    parser = cli.build_parser()
+    assert DEFAULT_RECIPE == "reviews-bert"
+    assert chosen_recipe(parser.parse_args(["pretrain", "--out", "x"])) == RECIPES[DEFAULT_RECIPE]
+    assert chosen_recipe(parser.parse_args(["pretrain", "--out", "x", "--recipe", "reviews-gpt"])) == RECIPES["reviews-gpt"]
+    changed = chosen_recipe(parser.parse_args(["pretrain", "--out", "x", "--steps", "300", "--seed", "1"]))
+    assert (changed.steps, changed.seed, changed.keep_steps) == (300, 1, [225])
