@@ -102,14 +102,14 @@ class Job:
 
 def priority(job):
     """Sort key, most important first: pre-training; IMDB at 500 labels; the other tasks at 500; the
-    mechanism's fine-tunes; then the other budgets, the cheap short-text tasks before IMDB, small budgets first."""
+    mechanism's fine-tunes; then the other budgets, small budgets first, the cheap short-text tasks first."""
     if job.kind == "pretrain":
         return (0,)
     if job.at_step:
         return (3,)
     if job.budget == 500:
         return (1,) if job.task == "imdb" else (2,)
-    return (4, job.task == "imdb", float("inf") if job.budget is None else job.budget)
+    return (4, float("inf") if job.budget is None else job.budget, job.task == "imdb")
 
 
 def plan(config):

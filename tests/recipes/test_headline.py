@@ -22,6 +22,8 @@ def test_plan_puts_pretraining_first_and_imdb_500_next():
     assert all(job.budget == 500 and job.task != "imdb" for job in jobs[18:48])
     mechanism = [job for job in jobs if job.at_step]
     assert {job.at_step for job in mechanism} == {225, 450, 900} and jobs[48:57] == mechanism
+    assert [job.budget for job in jobs[57:]] == sorted((job.budget for job in jobs[57:]),
+                                                       key=lambda b: float("inf") if b is None else b)
     assert jobs[-1].task == "imdb" and jobs[-1].budget is None
     # 3 tasks x 4 budgets x 3 seeds x (tfidf, scratch, bert0, bert1, gpt0), pre-training and the mechanism
     assert len(jobs) == 3 * 4 * 3 * 5 + 3 + 9
