@@ -71,7 +71,7 @@ def check_against_reference(seed=0):
 
 def _run(args):
     if not args.skip_experiment:
-        print("== 1. pre-training pays: pre-train, then fine-tune with few labels ==")
+        print("== 1. does pre-training pay? pre-train, then fine-tune with few labels ==")
         paradigm.run(Path(args.work))
     print("== 2. our kernels against the NumPy float64 references ==")
     errors = check_against_reference()
