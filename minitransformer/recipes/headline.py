@@ -33,7 +33,7 @@ from minitransformer.models.bert import BertConfig, BertModel
 from minitransformer.models.gpt import GPTEncoder
 from minitransformer.recipes.corpus import TASKS, review_corpus, task_data, task_parts
 from minitransformer.recipes.finetuning import FinetuneRecipe, run_finetuning
-from minitransformer.recipes.pretraining import recipe, run_pretraining
+from minitransformer.recipes.pretraining import git_commit, recipe, run_pretraining
 from minitransformer.recipes.tfidf import run_tfidf
 from minitransformer.train.loop import CHECKPOINT_NAME, kept_checkpoint_name
 from minitransformer.train.pretrain import load_bert
@@ -180,7 +180,7 @@ def run_job(job, config, work):
         encoder = _encoder(job, config, work, WordPieceTokenizer.from_json(tokenizer_json))
         record = run_finetuning(encoder, data, job.budget, job.seed, FinetuneRecipe(**config.finetune))
     record = {**asdict(job), "budget": budget_name(job.budget), "job": job.name, "threads": torch.get_num_threads(),
-              **record}
+              "commit": git_commit(), **record}
     path = work / "results" / f"{job.name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(f".{os.getpid()}.tmp")
