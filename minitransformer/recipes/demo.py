@@ -20,7 +20,7 @@ import torch
 from minitransformer.models.bert import BertConfig, BertModel
 from minitransformer.recipes.corpus import review_corpus, task_data, task_parts
 from minitransformer.recipes.finetuning import FinetuneRecipe, run_finetuning
-from minitransformer.recipes.headline import _encoded_task
+from minitransformer.recipes.headline import encoded_task
 from minitransformer.recipes.pretraining import recipe, run_pretraining
 from minitransformer.recipes.shipped import shipped_bert_path
 from minitransformer.recipes.tfidf import run_tfidf
@@ -51,7 +51,7 @@ def _demo_job(arm, seed):
         record, predictions = run_tfidf(parts, len(dataset.class_names), DEMO_BUDGET, seed, return_predictions=True)
         return arm, seed, record, predictions == test_labels
     model, tokenizer, _ = load_bert(path)
-    data = _encoded_task(DEMO_TASK, tokenizer.to_json())
+    data = encoded_task(DEMO_TASK, tokenizer.to_json())
     if arm == "scratch":
         torch.manual_seed(seed)
         encoder = BertModel(BertConfig(**model.config.to_dict()))

@@ -133,7 +133,7 @@ def plan(config):
 
 
 @lru_cache(maxsize=None)
-def _encoded_task(task, tokenizer_json):
+def encoded_task(task, tokenizer_json):
     """The task's train / validation / test parts encoded at the task's length (cached per worker)."""
     dataset, split = task_data(task)
     tokenizer = WordPieceTokenizer.from_json(tokenizer_json)
@@ -176,7 +176,7 @@ def run_job(job, config, work):
     elif job.kind == "tfidf":
         record = run_tfidf(task_parts(job.task), _num_classes(job.task), job.budget, job.seed)
     else:
-        data = _encoded_task(job.task, tokenizer_json)
+        data = encoded_task(job.task, tokenizer_json)
         encoder = _encoder(job, config, work, WordPieceTokenizer.from_json(tokenizer_json))
         record = run_finetuning(encoder, data, job.budget, job.seed, FinetuneRecipe(**config.finetune))
     record = {**asdict(job), "budget": budget_name(job.budget), "job": job.name, "threads": torch.get_num_threads(),
