@@ -145,10 +145,6 @@ def encoded_task(task, tokenizer_json):
     return data
 
 
-def _num_classes(task):
-    return len(task_data(task)[0].class_names)
-
-
 def _encoder(job, config, work, tokenizer):
     """The job's encoder: fresh (scratch, seeded by the job's seed) or loaded from its pre-training run."""
     if job.arm == "scratch":
@@ -174,7 +170,7 @@ def run_job(job, config, work):
                                  resume=(out / CHECKPOINT_NAME).is_file())
         record = {k: v for k, v in record.items() if k != "history"}
     elif job.kind == "tfidf":
-        record = run_tfidf(task_parts(job.task), _num_classes(job.task), job.budget, job.seed)
+        record = run_tfidf(task_parts(job.task), len(task_data(job.task)[0].class_names), job.budget, job.seed)
     else:
         data = encoded_task(job.task, tokenizer_json)
         encoder = _encoder(job, config, work, WordPieceTokenizer.from_json(tokenizer_json))
