@@ -60,21 +60,13 @@ def mha_functions(batch, length, d_model, nhead):
         return theirs(t, t, t, need_weights=False)[0]
 
     modules = {"ours": ours, "ours (SDPA backend)": ours_sdpa}
-    if _has_fused_attention():
+    if mnn.resolve_backend("auto") == "fused":
         modules["ours (fused backend)"] = mnn.MultiHeadAttention(d_model, nhead, backend="fused")
         modules["ours (fused backend)"].load_from_torch(theirs)
     forward = {name: (lambda m=module: m(x)) for name, module in modules.items()}
     backward = {name: _forward_backward(module, x) for name, module in modules.items()}
     forward["torch"], backward["torch"] = (lambda: torch_mha(x)), _forward_backward(torch_mha, x)
     return forward, backward
-
-
-def _has_fused_attention():
-    try:
-        from minitransformer import ops
-    except (ImportError, RuntimeError):  # extension not built, or built from older sources than ops/*.py
-        return False
-    return hasattr(ops, "attention")
 
 
 def measure(functions, repeats):
@@ -104,7 +96,7 @@ def main():
                 "PyTorch's are timed interleaved in the same run; ratio = our time / PyTorch's (> 1: slower).\n"
                 "Conv2d cases: (batch, C_in, C_out, H=W, kernel, stride, padding); PyTorch = `F.conv2d` (oneDNN). "
                 "MultiHeadAttention cases: (batch, N, d_model, nhead), self-attention, no mask; PyTorch = "
-                "`nn.MultiheadAttention`; \"ours\" = backend \"reference\" (softmax(QK^T/sqrt(d))V in torch ops), "
+                "`nn.MultiheadAttention`; \"ours\" = backend \"eager\" (softmax(QK^T/sqrt(d))V in torch ops), "
                 "\"SDPA backend\" = our projections around `F.scaled_dot_product_attention`, \"fused backend\" = "
                 "our projections around `minitransformer.ops.attention` (the fused kernel).\n\n"
                 + markdown_table(["module", "case", "pass", "implementation", "ms", "ratio to torch"], rows))

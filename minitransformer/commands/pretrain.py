@@ -20,7 +20,8 @@ from pathlib import Path
 import torch
 
 from minitransformer.data.labelled_files import read_utf8
-from minitransformer.nn.attention import BACKENDS
+from minitransformer.models.bert import POSITIONS
+from minitransformer.nn.backends import BACKENDS
 from minitransformer.recipes.pretraining import DEFAULT_RECIPE, RECIPES, recipe, run_pretraining
 from minitransformer.train.distributed import init_distributed, is_main_process
 from minitransformer.train.loop import CHECKPOINT_NAME
@@ -39,12 +40,13 @@ RECIPE_OPTIONS = {
     "--d-ff": ("d_ff", "feed-forward size"),
     "--eval-every": ("eval_every", "held-out evaluation period in steps"),
     "--checkpoint-every": ("checkpoint_every", "checkpoint period in steps, 0: only at the end"),
-    "--backend": ("backend", "attention backend, auto: fused when built, else reference"),
+    "--backend": ("backend", "attention backend, auto: fused when built, else eager"),
+    "--positions": ("positions", "position information: learned table or rotary (RoPE)"),
 }
 
 
 def recipe_defaults(field):
-    """Each recipe's value of ``field``: ``"reviews-bert: 1800, reviews-gpt: 600"``, or ``"0 in every recipe"``."""
+    """Each recipe's value of ``field``: ``"reviews-bert: 3000, reviews-gpt: 1000"``, or ``"0 in every recipe"``."""
     values = {name: getattr(RECIPES[name], field) for name in sorted(RECIPES)}
     if len({str(value) for value in values.values()}) == 1:
         return f"{next(iter(values.values()))} in every recipe"
@@ -95,7 +97,7 @@ def register(subparsers):
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
     group = parser.add_argument_group("recipe fields", "each keeps the recipe's value unless given")
     for option, (field, meaning) in RECIPE_OPTIONS.items():
-        choices = ("auto", *BACKENDS) if field == "backend" else None
+        choices = {"backend": ("auto", *BACKENDS), "positions": POSITIONS}.get(field)
         group.add_argument(option, dest=field, type=type(getattr(RECIPES[DEFAULT_RECIPE], field)), default=None,
                            choices=choices, metavar=None if choices else option[2:].replace("-", "_").upper(),
                            help=f"{meaning} (default: the recipe's; {recipe_defaults(field)})")

@@ -10,8 +10,16 @@ Pre-training heads (section 3.1, appendix A.2):
     NSP:  logits = W_n pooled + b_n                                  (IsNext = 0, NotNext = 1)
     L = CE(MLM logits at the masked positions, original tokens) + CE(NSP logits, label)
 
+Positions: ``config.positions`` = "learned" adds the trainable table P (BERT's choice); "rotary" drops P and
+rotates every layer's queries and keys instead (RoPE, Su et al. 2021, nn/positional.py), so that attention
+sees relative offsets from the first step. In our pre-training on 256-token windows this is what lets the
+masked-LM leave the word-frequency plateau: learned positions start as noise and were still not usable
+after 1,800 steps; rotary ones are usable at step 0 (docs/positions.md has the measurement).
+
 Initialisation as in BERT: embeddings N(0, 0.02^2). The attention backend is ``config.backend``
-("reference" | "fused" | "torch"; "auto" = "fused" when ``minitransformer.ops.attention`` exists).
+("auto" | "eager" | "torch" | "fused", nn/backends.py; "auto" = "fused" when the compiled extension loads).
+``padding_mask`` (B, N), True = [PAD], is the user-facing name of the encoder layers' ``key_padding_mask``:
+``BertModel.forward`` is the one place that maps it.
 """
 
 from dataclasses import asdict, dataclass
@@ -22,25 +30,25 @@ from torch import nn
 from minitransformer.data.pretraining_mlm import IGNORE_INDEX
 from minitransformer.data.tokenizer import PAD_ID
 from minitransformer.nn import GELU, Dropout, Embedding, LayerNorm, Linear, TransformerEncoderLayer
-from minitransformer.nn.attention import BACKENDS
+from minitransformer.nn.backends import resolve_backend
 from minitransformer.nn.losses import cross_entropy
 from minitransformer.nn.positional import LearnedPositionalEmbedding
 
 INIT_STD = 0.02
+POSITIONS = ("learned", "rotary")
 
 
-def resolve_backend(name):
-    """The attention backend: "auto" means "fused" when ``minitransformer.ops.attention`` is built and
-    loads, else "reference"."""
-    if name == "auto":
-        try:
-            from minitransformer import ops
-        except (ImportError, RuntimeError):  # not built, or built against another torch
-            return "reference"
-        return "fused" if hasattr(ops, "attention") else "reference"
-    if name not in BACKENDS:
-        raise ValueError(f"backend must be 'auto' or one of {BACKENDS}, got {name!r}")
+def check_positions(name):
+    if name not in POSITIONS:
+        raise ValueError(f"positions must be one of {POSITIONS}, got {name!r}")
     return name
+
+
+def position_table(config):
+    """The learned position table (max_len, d_model) of a "learned" model; None for a "rotary" one."""
+    if check_positions(config.positions) == "rotary":
+        return None
+    return LearnedPositionalEmbedding(config.max_len, config.d_model, init_std=INIT_STD)
 
 
 @dataclass
@@ -55,6 +63,7 @@ class BertConfig:
     attention_dropout: float = 0.0  # the fused kernel has no attention dropout
     n_segments: int = 2
     backend: str = "auto"
+    positions: str = "learned"
 
     def to_dict(self):
         return asdict(self)
@@ -68,7 +77,7 @@ class BertModel(nn.Module):
         self.config = config
         backend = resolve_backend(config.backend)
         self.token_embeddings = Embedding(config.vocab_size, config.d_model, padding_idx=PAD_ID)
-        self.position_embeddings = LearnedPositionalEmbedding(config.max_len, config.d_model, init_std=INIT_STD)
+        self.position_embeddings = position_table(config)
         self.segment_embeddings = Embedding(config.n_segments, config.d_model)
         with torch.no_grad():
             self.token_embeddings.weight.normal_(0.0, INIT_STD)
@@ -78,21 +87,26 @@ class BertModel(nn.Module):
         self.embedding_dropout = Dropout(config.dropout)
         self.layers = nn.ModuleList(
             TransformerEncoderLayer(config.d_model, config.n_heads, config.d_ff, config.dropout, activation="gelu",
-                                    layer_norm_eps=1e-12, attention_dropout=config.attention_dropout, backend=backend)
+                                    layer_norm_eps=1e-12, attention_dropout=config.attention_dropout, backend=backend,
+                                    rotary=config.positions == "rotary")
             for _ in range(config.n_layers))
         self.pooler = Linear(config.d_model, config.d_model)
 
     def forward(self, input_ids, segment_ids=None, padding_mask=None):
         if input_ids.ndim != 2:
             raise ValueError(f"input_ids must be (B, N), got shape {tuple(input_ids.shape)}")
+        if input_ids.shape[1] > self.config.max_len:
+            raise ValueError(f"input_ids has {input_ids.shape[1]} positions, more than max_len={self.config.max_len}")
         if segment_ids is None:
             segment_ids = torch.zeros_like(input_ids)
         if padding_mask is None:
             padding_mask = input_ids == PAD_ID
         x = self.token_embeddings(input_ids) + self.segment_embeddings(segment_ids)  # (B, N, d_model)
-        x = self.embedding_dropout(self.embedding_norm(self.position_embeddings(x)))
+        if self.position_embeddings is not None:
+            x = self.position_embeddings(x)
+        x = self.embedding_dropout(self.embedding_norm(x))
         for layer in self.layers:
-            x = layer(x, src_key_padding_mask=padding_mask)
+            x = layer(x, key_padding_mask=padding_mask)
         return x  # (B, N, d_model)
 
     def pool(self, hidden):

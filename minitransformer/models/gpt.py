@@ -1,7 +1,7 @@
 """A mini-GPT (Radford et al. 2018/2019, GPT and GPT-2): a decoder-only, causal Transformer built only
 from ``minitransformer.nn``:
 
-    h_0 = E_token[x] + P[position],   h_l = PreNormEncoderLayer_l(h_{l-1}, causal mask),
+    h_0 = E_token[x] + P[position]  (or rotary positions: models/bert.py),   h_l = PreNormEncoderLayer_l(h_{l-1}, causal mask),
     logits = LayerNorm(h_L) E_token^T                       (output head tied to the token embeddings)
     L = -(1/(B·T)) Σ log softmax(logits)[next token]
 
@@ -16,10 +16,10 @@ import torch
 from torch import nn
 
 from minitransformer.data.tokenizer import CLS_ID, SEP_ID
-from minitransformer.models.bert import INIT_STD, resolve_backend
+from minitransformer.models.bert import INIT_STD, position_table
 from minitransformer.nn import Dropout, Embedding, LayerNorm, TransformerEncoderLayer
+from minitransformer.nn.backends import resolve_backend
 from minitransformer.nn.losses import cross_entropy
-from minitransformer.nn.positional import LearnedPositionalEmbedding
 
 
 @dataclass
@@ -33,6 +33,7 @@ class GPTConfig:
     dropout: float = 0.1
     attention_dropout: float = 0.0  # the fused kernel has no attention dropout
     backend: str = "auto"
+    positions: str = "learned"
 
     def to_dict(self):
         return asdict(self)
@@ -46,11 +47,12 @@ class GPT(nn.Module):
         self.token_embeddings = Embedding(config.vocab_size, config.d_model)
         with torch.no_grad():
             self.token_embeddings.weight.normal_(0.0, INIT_STD)
-        self.position_embeddings = LearnedPositionalEmbedding(config.max_len, config.d_model, init_std=INIT_STD)
+        self.position_embeddings = position_table(config)
         self.dropout = Dropout(config.dropout)
         self.layers = nn.ModuleList(
             TransformerEncoderLayer(config.d_model, config.n_heads, config.d_ff, config.dropout, activation="gelu",
-                                    norm_first=True, attention_dropout=config.attention_dropout, backend=backend)
+                                    norm_first=True, attention_dropout=config.attention_dropout, backend=backend,
+                                    rotary=config.positions == "rotary")
             for _ in range(config.n_layers))
         self.final_norm = LayerNorm(config.d_model)
 
@@ -58,7 +60,12 @@ class GPT(nn.Module):
         """The final, normalised hidden states (B, T, d_model) for ids (B, T)."""
         if input_ids.ndim != 2:
             raise ValueError(f"input_ids must be (B, T), got shape {tuple(input_ids.shape)}")
-        x = self.dropout(self.position_embeddings(self.token_embeddings(input_ids)))  # (B, T, d_model)
+        if input_ids.shape[1] > self.config.max_len:
+            raise ValueError(f"input_ids has {input_ids.shape[1]} positions, more than max_len={self.config.max_len}")
+        x = self.token_embeddings(input_ids)  # (B, T, d_model)
+        if self.position_embeddings is not None:
+            x = self.position_embeddings(x)
+        x = self.dropout(x)
         for layer in self.layers:
             x = layer(x, is_causal=True)
         return self.final_norm(x)

@@ -9,15 +9,17 @@ Blocks
     Dropout(p=0.1), dropout(x, p, training)                                           dropout.py
     Embedding(num_embeddings, embedding_dim, padding_idx=None)                        embedding.py
     FeedForward(d_model, dim_feedforward=2048, dropout=0.0, activation="gelu")        feedforward.py
+    softmax(x, dim=-1): the safe softmax, all -inf rows give zeros                     softmax.py
 Attention
+    BACKENDS = ("eager", "torch", "fused"), resolve_backend(name or "auto")            backends.py
     scaled_dot_product_attention(q, k, v, *, attn_mask, key_padding_mask, is_causal, dropout_p, scale,
-        training, backend="reference"|"fused"|"torch")   q (B, H, N_q, D); masks True = masked   attention.py
+        training, backend="eager")   q (B, H, N_q, D); masks True = masked             attention.py
     MultiHeadAttention(d_model, nhead, dropout=0.0, bias=True, kdim, vdim, backend, rotary=False)
         forward(query, key=None, value=None, key_padding_mask=None, attn_mask=None, is_causal=False)
                                                                               multihead_attention.py
     TransformerEncoderLayer(d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu",
         layer_norm_eps=1e-5, norm_first=False, bias=True, attention_dropout=None, backend, rotary)
-        forward(src, src_mask=None, src_key_padding_mask=None, is_causal=False)   encoder_layer.py
+        forward(src, src_mask=None, key_padding_mask=None, is_causal=False)       encoder_layer.py
     TransformerDecoderLayer(same arguments)
         forward(tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask,
                 tgt_is_causal=True)                                                decoder_layer.py
@@ -39,6 +41,7 @@ Losses (class dim LAST: logits (..., C), targets (...))                         
 
 from minitransformer.nn.activations import GELU, ReLU, gelu, relu
 from minitransformer.nn.attention import scaled_dot_product_attention
+from minitransformer.nn.backends import BACKENDS, resolve_backend
 from minitransformer.nn.batchnorm import BatchNorm2d
 from minitransformer.nn.conv import Conv2d, conv2d
 from minitransformer.nn.decoder_layer import TransformerDecoderLayer
@@ -55,10 +58,11 @@ from minitransformer.nn.pooling import AvgPool2d, MaxPool2d
 from minitransformer.nn.positional import (LearnedPositionalEmbedding, RotaryEmbedding, SinusoidalPositionalEncoding,
                                            sinusoidal_table)
 from minitransformer.nn.rnn import LSTM, RNN, LSTMCell, RNNCell
+from minitransformer.nn.softmax import softmax
 
-__all__ = ["GELU", "ReLU", "gelu", "relu", "scaled_dot_product_attention", "BatchNorm2d", "Conv2d", "conv2d",
-           "TransformerDecoderLayer", "Dropout", "dropout", "Embedding", "TransformerEncoderLayer", "FeedForward",
-           "LayerNorm", "Linear", "BCEWithLogitsLoss", "CrossEntropyLoss", "binary_cross_entropy_with_logits",
-           "cross_entropy", "log_softmax", "MultiHeadAttention", "AvgPool2d", "MaxPool2d",
-           "LearnedPositionalEmbedding", "RotaryEmbedding", "SinusoidalPositionalEncoding", "sinusoidal_table",
-           "LSTM", "RNN", "LSTMCell", "RNNCell"]
+__all__ = ["GELU", "ReLU", "gelu", "relu", "scaled_dot_product_attention", "BACKENDS", "resolve_backend",
+           "BatchNorm2d", "Conv2d", "conv2d", "TransformerDecoderLayer", "Dropout", "dropout", "Embedding",
+           "TransformerEncoderLayer", "FeedForward", "LayerNorm", "Linear", "BCEWithLogitsLoss", "CrossEntropyLoss",
+           "binary_cross_entropy_with_logits", "cross_entropy", "log_softmax", "MultiHeadAttention", "AvgPool2d",
+           "MaxPool2d", "LearnedPositionalEmbedding", "RotaryEmbedding", "SinusoidalPositionalEncoding",
+           "sinusoidal_table", "LSTM", "RNN", "LSTMCell", "RNNCell", "softmax"]

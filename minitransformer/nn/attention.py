@@ -12,10 +12,11 @@ convention, **True means masked**):
 
 A query row with every key masked has no distribution: its output is 0 (never NaN) in every backend.
 
-Backends: ``"reference"`` — the formula above in torch ops (dropout on the weights supported);
-``"torch"`` — ``F.scaled_dot_product_attention``; ``"fused"`` — ``minitransformer.ops.attention``, our
-kernel, which supports ``is_causal`` and ``key_padding_mask`` but neither ``attn_mask`` nor attention
-dropout: asking for either raises (no silent fallback: the caller chooses the backend).
+The backends (nn/backends.py): ``"eager"`` — the formula above in torch ops (:func:`eager_attention`, with
+the safe softmax of nn/softmax.py); ``"torch"`` — ``F.scaled_dot_product_attention``; ``"fused"`` —
+``minitransformer.ops.attention``, our kernel, which supports ``is_causal`` and ``key_padding_mask`` but
+neither ``attn_mask`` nor attention dropout: asking for either raises (no silent fallback: the caller
+chooses the backend). This file is the only torch implementation of attention; ops/ holds the custom op.
 """
 
 import math
@@ -24,17 +25,8 @@ import torch
 import torch.nn.functional as F
 
 from minitransformer.nn._checks import check_probability, check_tensor
-
-BACKENDS = ("reference", "fused", "torch")
-
-
-def masked_softmax(scores):
-    """softmax over the last dim where -inf entries get weight 0 and all -inf rows give zeros."""
-    row_max = scores.amax(-1, keepdim=True).detach()  # a constant shift: it cancels in the softmax
-    row_max = torch.where(torch.isneginf(row_max), torch.zeros_like(row_max), row_max)
-    exps = torch.exp(scores - row_max)
-    row_sum = exps.sum(-1, keepdim=True)
-    return exps / torch.where(row_sum > 0, row_sum, torch.ones_like(row_sum))
+from minitransformer.nn.backends import check_attention_dropout, load_fused_attention, resolve_backend
+from minitransformer.nn.softmax import softmax
 
 
 def _check_masks(q, k, attn_mask, key_padding_mask):
@@ -77,13 +69,13 @@ def attention_bias(q, k, attn_mask=None, key_padding_mask=None, is_causal=False)
     return bias
 
 
-def reference_attention(q, k, v, bias=None, dropout_p=0.0, scale=None, training=True):
+def eager_attention(q, k, v, bias=None, dropout_p=0.0, scale=None, training=True):
     """(out, weights): softmax(q k^T * scale + bias) with dropout on the weights, times v."""
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
     scores = (q @ k.transpose(-2, -1)) * scale  # (B, H, N_q, N_k)
     if bias is not None:
         scores = scores + bias
-    weights = masked_softmax(scores)  # (B, H, N_q, N_k)
+    weights = softmax(scores, -1)  # (B, H, N_q, N_k)
     if training and dropout_p > 0.0:
         weights = weights * (torch.rand_like(weights) >= dropout_p) / (1.0 - dropout_p)
     return weights @ v, weights  # (B, H, N_q, D_v), (B, H, N_q, N_k)
@@ -103,21 +95,16 @@ def _torch_attention(q, k, v, bias, dropout_p, scale, training, is_causal):
 def _fused_attention(q, k, v, attn_mask, key_padding_mask, is_causal, dropout_p, scale, training):
     if attn_mask is not None:
         raise ValueError("attn_mask is not supported by backend='fused' (use is_causal / key_padding_mask, "
-                         "or backend='reference')")
-    if training and dropout_p > 0.0:
-        raise RuntimeError(f"backend='fused' has no attention dropout, but dropout_p={dropout_p} in training; "
-                           "use dropout_p=0.0, eval mode, or backend='reference'")
+                         "or backend='eager')")
+    check_attention_dropout("fused", dropout_p if training else 0.0)
     if v.shape[-1] != q.shape[-1]:
         raise ValueError(f"backend='fused' needs v's head dim {v.shape[-1]} equal to q's {q.shape[-1]}")
-    from minitransformer import ops  # here, not at the top: only this backend needs the compiled extension
-    if not hasattr(ops, "attention"):
-        raise RuntimeError("backend='fused' needs minitransformer.ops.attention, which this build lacks")
-    return ops.attention(q, k, v, causal=is_causal, key_padding_mask=key_padding_mask, scale=scale,
-                         backend="fused")
+    attention = load_fused_attention()
+    return attention(q, k, v, causal=is_causal, key_padding_mask=key_padding_mask, scale=scale, backend="fused")
 
 
 def scaled_dot_product_attention(q, k, v, *, attn_mask=None, key_padding_mask=None, is_causal=False,
-                                 dropout_p=0.0, scale=None, training=True, backend="reference"):
+                                 dropout_p=0.0, scale=None, training=True, backend="eager"):
     """Attention output (B, H, N_q, D_v) with the chosen ``backend`` (see the module docstring)."""
     check_tensor("q", q, ndim=4)
     check_tensor("k", k, ndim=4)
@@ -127,8 +114,7 @@ def scaled_dot_product_attention(q, k, v, *, attn_mask=None, key_padding_mask=No
     if k.shape[:3] != v.shape[:3]:
         raise ValueError(f"k {tuple(k.shape)} and v {tuple(v.shape)} must agree in B, H and N_k")
     check_probability("dropout_p", dropout_p)
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    backend = resolve_backend(backend)
     _check_masks(q, k, attn_mask, key_padding_mask)
     if backend == "fused":
         return _fused_attention(q, k, v, attn_mask, key_padding_mask, is_causal, dropout_p, scale, training)
@@ -137,4 +123,4 @@ def scaled_dot_product_attention(q, k, v, *, attn_mask=None, key_padding_mask=No
     bias = attention_bias(q, k, attn_mask, key_padding_mask, is_causal)
     if backend == "torch":
         return _torch_attention(q, k, v, bias, dropout_p, scale, training, False)
-    return reference_attention(q, k, v, bias, dropout_p, scale, training)[0]
+    return eager_attention(q, k, v, bias, dropout_p, scale, training)[0]

@@ -7,6 +7,8 @@ each a residual sub-layer with LayerNorm after (``norm_first=False``) or before 
 Inputs tgt (B, N_t, d_model), memory (B, N_s, d_model). Names follow ``torch.nn.TransformerDecoderLayer``
 (batch_first=True): self_attn, multihead_attn, linear1/linear2 (in feed_forward), norm1-3, dropout1-3.
 ``tgt_is_causal`` defaults to True here (torch's default is False and expects a tgt_mask instead).
+``tgt_key_padding_mask`` and ``memory_key_padding_mask`` are the ``key_padding_mask`` (True = padding) of
+the self- and the cross-attention.
 """
 
 from torch import nn
@@ -23,7 +25,7 @@ class TransformerDecoderLayer(nn.Module):
     """Arguments as ``TransformerEncoderLayer``'s (``attention_dropout`` covers both attentions)."""
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu", layer_norm_eps=1e-5,
-                 norm_first=False, bias=True, attention_dropout=None, backend="reference"):
+                 norm_first=False, bias=True, attention_dropout=None, backend="eager"):
         super().__init__()
         attention_dropout = dropout if attention_dropout is None else attention_dropout
         self.self_attn = MultiHeadAttention(d_model, nhead, attention_dropout, bias=bias, backend=backend)

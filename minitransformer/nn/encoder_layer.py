@@ -7,7 +7,9 @@ Pre-norm (GPT-2, Xiong et al. 2020 "On Layer Normalization in the Transformer Ar
     x = x + Dropout(SelfAttention(LayerNorm(x)));   x = x + Dropout(FFN(LayerNorm(x)))
 
 Inputs (B, N, d_model); argument and sub-module names follow ``torch.nn.TransformerEncoderLayer``
-(batch_first=True): self_attn, linear1/linear2 (inside feed_forward), norm1, norm2, dropout1, dropout2.
+(batch_first=True): self_attn, linear1/linear2 (inside feed_forward), norm1, norm2, dropout1, dropout2 —
+except the padding mask, ``key_padding_mask`` (B, N) with True = padding, as in every layer down to the
+op (torch calls it ``src_key_padding_mask``).
 """
 
 from torch import nn
@@ -34,11 +36,11 @@ def load_layer_from_torch(layer, torch_layer):
 
 class TransformerEncoderLayer(nn.Module):
     """``dropout`` applies to the residual branches and the FFN hidden layer; ``attention_dropout`` (default:
-    ``dropout``) to the attention weights — set it to 0.0 for ``backend="fused"``, which has none. ``rotary``
+    ``dropout``) to the attention weights — it must be 0.0 for ``backend="fused"``, which has none. ``rotary``
     adds RoPE to the self-attention. ``activation``: "relu" (torch's default), "gelu" or "gelu_tanh"."""
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu", layer_norm_eps=1e-5,
-                 norm_first=False, bias=True, attention_dropout=None, backend="reference", rotary=False):
+                 norm_first=False, bias=True, attention_dropout=None, backend="eager", rotary=False):
         super().__init__()
         attention_dropout = dropout if attention_dropout is None else attention_dropout
         self.self_attn = MultiHeadAttention(d_model, nhead, dropout=attention_dropout, bias=bias, backend=backend,
@@ -57,11 +59,11 @@ class TransformerEncoderLayer(nn.Module):
         return self.dropout1(self.self_attn(x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
                                             is_causal=is_causal))
 
-    def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
+    def forward(self, src, src_mask=None, key_padding_mask=None, is_causal=False):
         check_tensor("src", src, ndim=3, last_dim=self.self_attn.d_model)
         x = src  # (B, N, d_model)
         if self.norm_first:
-            x = x + self._self_attention(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
+            x = x + self._self_attention(self.norm1(x), src_mask, key_padding_mask, is_causal)
             return x + self.dropout2(self.feed_forward(self.norm2(x)))
-        x = self.norm1(x + self._self_attention(x, src_mask, src_key_padding_mask, is_causal))
+        x = self.norm1(x + self._self_attention(x, src_mask, key_padding_mask, is_causal))
         return self.norm2(x + self.dropout2(self.feed_forward(x)))

@@ -4,8 +4,10 @@
 
 Inputs are batch-first: query (B, N_q, E), key (B, N_k, kdim), value (B, N_k, vdim). Each head has
 D = E / nhead features. The per-head attention is ``scaled_dot_product_attention`` (nn/attention.py),
-with its masks and ``backend`` ("reference" | "fused" | "torch"). Optional rotary position embedding
-(RoPE, nn/positional.py) rotates queries and keys per head before the scores.
+with its masks and ``backend`` ("eager" | "torch" | "fused" | "auto", nn/backends.py), resolved at
+construction: the repr shows the backend that runs, and fused with attention dropout > 0 is refused there.
+Optional rotary position embedding (RoPE, nn/positional.py) rotates queries and keys per head before the
+scores.
 
 Parameters: q_proj, k_proj, v_proj, out_proj (Linear). ``torch.nn.MultiheadAttention`` keeps the first
 three stacked in ``in_proj_weight`` (3E, E) in the order q, k, v — ``load_from_torch`` copies them in.
@@ -15,7 +17,8 @@ import torch
 from torch import nn
 
 from minitransformer.nn._checks import check_positive_int, check_probability, check_tensor
-from minitransformer.nn.attention import BACKENDS, scaled_dot_product_attention
+from minitransformer.nn.attention import scaled_dot_product_attention
+from minitransformer.nn.backends import check_attention_dropout, resolve_backend
 from minitransformer.nn.linear import Linear
 from minitransformer.nn.positional import RotaryEmbedding
 
@@ -23,7 +26,7 @@ from minitransformer.nn.positional import RotaryEmbedding
 class MultiHeadAttention(nn.Module):
     """Self-attention when called with ``query`` only; cross-attention with ``key`` (and ``value``)."""
 
-    def __init__(self, d_model, nhead, dropout=0.0, bias=True, kdim=None, vdim=None, backend="reference",
+    def __init__(self, d_model, nhead, dropout=0.0, bias=True, kdim=None, vdim=None, backend="eager",
                  rotary=False):
         super().__init__()
         check_positive_int("d_model", d_model)
@@ -31,8 +34,8 @@ class MultiHeadAttention(nn.Module):
         if d_model % nhead:
             raise ValueError(f"d_model ({d_model}) must be divisible by nhead ({nhead})")
         check_probability("dropout", dropout)
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        backend = resolve_backend(backend)
+        check_attention_dropout(backend, dropout)
         self.d_model, self.nhead, self.head_dim = d_model, nhead, d_model // nhead
         self.dropout, self.backend = dropout, backend
         self.kdim, self.vdim = kdim or d_model, vdim or d_model
@@ -88,4 +91,4 @@ class MultiHeadAttention(nn.Module):
             self.out_proj.bias.copy_(torch_mha.out_proj.bias)
 
     def extra_repr(self):
-        return f"d_model={self.d_model}, nhead={self.nhead}, dropout={self.dropout}, backend={self.backend!r}"
+        return f"d_model={self.d_model}, nhead={self.nhead}, dropout={self.dropout}, backend={self.backend}"

@@ -1,7 +1,8 @@
 """Custom ops of minitransformer (``torch.ops.minitransformer.*``) and their Python faces.
 
-Each op has a ``backend=`` argument: ``"fused"`` (our C++/CUDA kernel), ``"emulated"`` (a CUDA kernel
-run on the CPU by csrc/emu/), ``"reference"`` (hand-written torch) and ``"torch"`` (the PyTorch built-in).
+Each op has a ``backend=`` argument: ``"fused"`` (our C++/CUDA kernel) or ``"emulated"`` (a CUDA kernel
+run on the CPU by csrc/emu/). Their torch counterparts live in nn/ (nn may import ops, never the reverse):
+the safe softmax in nn/softmax.py, attention's eager and SDPA backends in nn/attention.py.
 """
 
 from minitransformer.ops import softmax as _softmax_module

@@ -9,25 +9,25 @@ N_q x N_k matrix, saving only the row logsumexp for the backward:
 Shapes: q (B, H, N_q, D), k and v (B, H, N_k, D); ``key_padding_mask`` (B, N_k) bool, **True = masked**
 (a padding key no query sees); ``causal=True`` lets query i see keys j <= i (top-left aligned, as
 ``F.scaled_dot_product_attention(is_causal=True)``); ``scale`` defaults to 1/sqrt(D). A query whose
-keys are all masked gets output 0 and zero gradients (never NaN) — in every backend but ``"torch"``.
+keys are all masked gets output 0 and zero gradients (never NaN).
 
 Backends of :func:`attention`:
 
 * ``"fused"`` (default) — our op on q's device: tiled BLAS GEMMs + at::vec online softmax on the CPU
   (csrc/cpu/attention_forward.cpp, float32/float64); the best CUDA kernel on the GPU (float32, float16,
   bfloat16; D a multiple of 8 in 16..128), or rung ``version`` of the ladder (csrc/kernels/attention_v*.cuh);
-* ``"emulated"`` — CUDA kernel ``version`` run on float32 CPU tensors by the CUDA emulator (csrc/emu/);
-* ``"reference"`` — hand-written torch (scores, masked softmax, weighted sum), for reading;
-* ``"torch"`` — ``F.scaled_dot_product_attention``, the baseline.
+* ``"emulated"`` — CUDA kernel ``version`` run on float32 CPU tensors by the CUDA emulator (csrc/emu/).
+
+The same attention in torch ops (``"eager"``) and through ``F.scaled_dot_product_attention`` (``"torch"``)
+is ``minitransformer.nn.scaled_dot_product_attention`` (nn/attention.py), the one torch implementation.
 """
 
 import torch
-import torch.nn.functional as F
 
 from minitransformer.ops import _extension  # noqa: F401  (registers torch.ops.minitransformer)
 
 CUDA_VERSIONS = (1, 2, 3)
-BACKENDS = ("fused", "emulated", "reference", "torch")
+BACKENDS = ("fused", "emulated")
 
 _ops = torch.ops.minitransformer
 
@@ -102,38 +102,6 @@ for _name in ("attention_forward", "attention_kernel", "emulated_attention_forwa
 
 # --- the public function -----------------------------------------------------------------------------
 
-def allowed_keys(n_queries, n_keys, key_padding_mask=None, causal=False, device=None):
-    """Bool (B or 1, 1, N_q, N_k): True where query i may attend to key j."""
-    allowed = torch.ones(n_queries, n_keys, dtype=torch.bool, device=device)
-    if causal:
-        allowed = allowed.tril()  # j <= i, top-left aligned
-    allowed = allowed[None, None]  # (1, 1, N_q, N_k)
-    if key_padding_mask is not None:
-        allowed = allowed & ~key_padding_mask[:, None, None, :]  # (B, 1, N_q, N_k)
-    return allowed
-
-
-def reference_attention(q, k, v, *, causal=False, key_padding_mask=None, scale=None):
-    """Hand-written attention from torch tensor ops; rows with every key masked give zeros."""
-    scale = q.shape[-1] ** -0.5 if scale is None else scale
-    scores = scale * q @ k.transpose(-2, -1)  # (B, H, N_q, N_k)
-    allowed = allowed_keys(q.shape[2], k.shape[2], key_padding_mask, causal, q.device)
-    scores = scores.masked_fill(~allowed, float("-inf"))
-    row_max = scores.amax(-1, keepdim=True)
-    row_max = torch.where(torch.isneginf(row_max), torch.zeros_like(row_max), row_max)
-    weights = torch.exp(scores - row_max)  # masked entries: exp(-inf) = 0
-    row_sum = weights.sum(-1, keepdim=True)
-    weights = weights / torch.where(row_sum > 0, row_sum, torch.ones_like(row_sum))
-    return weights @ v  # (B, H, N_q, D)
-
-
-def _torch_attention(q, k, v, causal, key_padding_mask, scale):
-    if key_padding_mask is None:
-        return F.scaled_dot_product_attention(q, k, v, is_causal=causal, scale=scale)
-    allowed = allowed_keys(q.shape[2], k.shape[2], key_padding_mask, causal, q.device)
-    return F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, scale=scale)
-
-
 def _check_args(q, k, v, key_padding_mask, backend, version):
     for name, t in (("q", q), ("k", k), ("v", v)):
         if not isinstance(t, torch.Tensor):
@@ -142,7 +110,8 @@ def _check_args(q, k, v, key_padding_mask, backend, version):
                                          or key_padding_mask.dtype != torch.bool):
         raise ValueError("attention: key_padding_mask must be a bool tensor (B, N_k) with True = masked")
     if backend not in BACKENDS:
-        raise ValueError(f"attention: backend must be one of {BACKENDS}, got {backend!r}")
+        raise ValueError(f"attention: backend must be one of {BACKENDS}, got {backend!r} "
+                         "(eager and SDPA attention: minitransformer.nn.scaled_dot_product_attention)")
     if version is not None and version not in CUDA_VERSIONS:
         raise ValueError(f"attention: version must be one of {CUDA_VERSIONS} or None, got {version!r}")
 
@@ -157,10 +126,6 @@ def attention(q, k, v, *, causal=False, key_padding_mask=None, scale=None, backe
     """
     _check_args(q, k, v, key_padding_mask, backend, version)
     scale = None if scale is None else float(scale)
-    if backend == "torch":
-        return _torch_attention(q, k, v, causal, key_padding_mask, scale)
-    if backend == "reference":
-        return reference_attention(q, k, v, causal=causal, key_padding_mask=key_padding_mask, scale=scale)
     if backend == "emulated":
         return _ops.emulated_attention_forward(q, k, v, causal, key_padding_mask, scale,
                                                version or CUDA_VERSIONS[-1], order, seed, scheduler)[0]

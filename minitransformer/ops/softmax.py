@@ -7,11 +7,10 @@ Backends of :func:`softmax`:
 
 * ``"fused"`` (default) — our op on x's device: the C++ at::vec kernel on CPU, the best CUDA kernel
   (or ``version=k`` of the ladder, csrc/kernels/softmax_v*.cuh) on CUDA;
-* ``"emulated"`` — CUDA kernel ``version`` executed on CPU tensors by the CUDA emulation layer;
-* ``"reference"`` — hand-written torch, ``exp(x - max) / sum``, for reading;
-* ``"torch"`` — ``torch.softmax``, the baseline.
+* ``"emulated"`` — CUDA kernel ``version`` executed on CPU tensors by the CUDA emulation layer.
 
-A row whose entries are all -inf gives zeros in every backend but ``"torch"`` (which gives NaN).
+A row whose entries are all -inf gives zeros in both (``torch.softmax``, the baseline, gives NaN). The same
+softmax in torch ops, ``exp(x - max) / sum``, is ``minitransformer.nn.softmax`` (nn/softmax.py).
 """
 
 import torch
@@ -19,7 +18,7 @@ import torch
 from minitransformer.ops import _extension  # noqa: F401  (registers torch.ops.minitransformer)
 
 CUDA_VERSIONS = (1, 2, 3)
-BACKENDS = ("fused", "emulated", "reference", "torch")
+BACKENDS = ("fused", "emulated")
 
 _ops = torch.ops.minitransformer
 
@@ -98,15 +97,6 @@ torch.library.register_autograd("minitransformer::softmax_backward", _softmax_ba
 
 # --- the public function -----------------------------------------------------------------------------
 
-def reference_softmax(x, dim=-1):
-    """Hand-written softmax from torch tensor ops: exp(x - max) / sum (all -inf rows give zeros)."""
-    row_max = x.amax(dim, keepdim=True)
-    row_max = torch.where(torch.isneginf(row_max), torch.zeros_like(row_max), row_max)
-    exps = torch.exp(x - row_max)  # every entry in [0, 1]: no overflow
-    row_sum = exps.sum(dim, keepdim=True)
-    return exps / torch.where(row_sum > 0, row_sum, torch.ones_like(row_sum))
-
-
 def softmax(x, dim=-1, *, backend="fused", version=None):
     """Softmax of ``x`` along ``dim`` with the chosen backend (see the module docstring).
 
@@ -116,13 +106,10 @@ def softmax(x, dim=-1, *, backend="fused", version=None):
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"softmax: x must be a torch.Tensor, got {type(x).__name__}")
     if backend not in BACKENDS:
-        raise ValueError(f"softmax: backend must be one of {BACKENDS}, got {backend!r}")
+        raise ValueError(f"softmax: backend must be one of {BACKENDS}, got {backend!r} "
+                         "(softmax in torch ops: minitransformer.nn.softmax)")
     if version is not None and version not in CUDA_VERSIONS:
         raise ValueError(f"softmax: version must be one of {CUDA_VERSIONS} or None, got {version!r}")
-    if backend == "torch":
-        return torch.softmax(x, dim)
-    if backend == "reference":
-        return reference_softmax(x, dim)
     if backend == "emulated":
         from minitransformer.ops import emulated
         return emulated.softmax(x, dim, version=version or CUDA_VERSIONS[-1])

@@ -49,7 +49,7 @@ class HeadlineConfig:
     budgets: list = field(default_factory=lambda: [100, 500, 2000, None])  # None = every training label
     finetune_seeds: list = field(default_factory=lambda: [0, 1, 2])
     bert_seeds: list = field(default_factory=lambda: [0, 1])  # pre-training seeds
-    gpt_seeds: list = field(default_factory=lambda: [0])
+    gpt_seeds: list = field(default_factory=list)  # the GPT arm is not measured with rotary positions yet
     arms: list = field(default_factory=lambda: list(ARMS))
     mechanism: bool = True  # fine-tune from BERT seed 0's kept checkpoints (IMDB, 500 labels)
     finetune: dict = field(default_factory=dict)  # FinetuneRecipe overrides

@@ -139,7 +139,8 @@ def markdown(records, config):
     lines = ["# Does pre-training pay? Pre-trained vs from-scratch vs TF-IDF, with few labels", "",
              "Test accuracy %, mean ± std over runs (number of runs); each run is one fine-tuning seed of one "
              f"pre-trained model. Fine-tuning seeds {config.finetune_seeds}; BERT pre-training seeds "
-             f"{config.bert_seeds}; GPT pre-training seeds {config.gpt_seeds}. Differences are paired over "
+             f"{config.bert_seeds}; " + (f"GPT pre-training seeds {config.gpt_seeds}" if config.gpt_seeds else
+                                         "no GPT arm in this run") + ". Differences are paired over "
              "fine-tuning seeds (pre-training seeds averaged first), with a Student-t 95% interval. Test texts "
              "never reached the tokenizer, pre-training or any choice; choices (early stopping, TF-IDF's C) "
              "were made on validation. Splits: pretrain_finetune_splits/.", ""]

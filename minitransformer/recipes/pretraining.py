@@ -28,7 +28,7 @@ from minitransformer.data.pretraining_causal import causal_lm_batch
 from minitransformer.data.pretraining_mlm import IGNORE_INDEX
 from minitransformer.data.pretraining_windows import mlm_window_batch
 from minitransformer.data.tokenizer import SEP_ID, WordPieceTokenizer
-from minitransformer.models.bert import BertConfig, BertForPreTraining
+from minitransformer.models.bert import BertConfig, BertForPreTraining, check_positions
 from minitransformer.models.gpt import GPT, GPTConfig
 from minitransformer.recipes.corpus import corpus_sha256, review_corpus
 from minitransformer.train.checkpoint import pretraining_state, read_checkpoint
@@ -49,26 +49,28 @@ class PretrainRecipe:
     n_heads: int = 4
     d_ff: int = 512
     max_len: int = 256
-    steps: int = 1800
+    steps: int = 3000
     batch_size: int = 32
     lr: float = 2e-3
     warmup_fraction: float = 0.05
     seed: int = 0
     held_out_fraction: float = 0.02
-    eval_every: int = 150
+    eval_every: int = 250
     checkpoint_every: int = 100
-    keep_steps: list = field(default_factory=lambda: [225, 450, 900])  # for the gain-vs-tokens curve
+    keep_steps: list = field(default_factory=lambda: [375, 750, 1500])  # for the gain-vs-tokens curve
     backend: str = "auto"
+    positions: str = "rotary"  # models/bert.py: learned positions kept the MLM on a plateau for 1,800 steps
 
     def __post_init__(self):
         if self.model not in MODELS:
             raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
+        check_positions(self.positions)
         if not 0.0 < self.held_out_fraction < 0.5:
             raise ValueError(f"held_out_fraction must be in (0, 0.5), got {self.held_out_fraction}")
 
     def model_kwargs(self):
         return {"d_model": self.d_model, "n_layers": self.n_layers, "n_heads": self.n_heads, "d_ff": self.d_ff,
-                "max_len": self.max_len, "backend": self.backend}
+                "max_len": self.max_len, "backend": self.backend, "positions": self.positions}
 
     def train_config(self):
         return TrainConfig(steps=self.steps, lr=self.lr, warmup_steps=int(self.warmup_fraction * self.steps),
@@ -78,8 +80,8 @@ class PretrainRecipe:
 
 RECIPES = {
     "reviews-bert": PretrainRecipe(),
-    # GPT's step costs ~3x BERT's (logits at every position): 600 steps take reviews-bert's wall time.
-    "reviews-gpt": PretrainRecipe(model="gpt", steps=600, eval_every=50, keep_steps=[]),
+    # GPT's step costs ~3x BERT's (logits at every position): 1,000 steps take reviews-bert's wall time.
+    "reviews-gpt": PretrainRecipe(model="gpt", steps=1000, eval_every=100, keep_steps=[]),
 }
 DEFAULT_RECIPE = "reviews-bert"
 

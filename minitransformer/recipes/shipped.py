@@ -68,6 +68,9 @@ def export_shipped(checkpoint, out=SHIPPED_BERT, run_record=None):
     return shipped_state
 
 
+POSITION_NAMES = {"learned": "learned position embeddings", "rotary": "rotary positions (RoPE)"}
+
+
 def model_card(state):
     """The model card (markdown) of a shipped checkpoint, from its metadata ``state``."""
     recipe, config = state["recipe"], state["model_config"]
@@ -79,8 +82,9 @@ def model_card(state):
         "| | |",
         "|---|---|",
         f"| architecture | BERT encoder, post-norm, GELU: d_model {config['d_model']}, {config['n_layers']} layers, "
-        f"{config['n_heads']} heads, d_ff {config['d_ff']}, {config['max_len']} positions, vocabulary "
-        f"{config['vocab_size']:,} (WordPiece, lower-cased) |",
+        f"{config['n_heads']} heads, d_ff {config['d_ff']}, up to {config['max_len']} tokens, "
+        f"{POSITION_NAMES[config.get('positions', 'learned')]}, vocabulary {config['vocab_size']:,} "
+        "(WordPiece, lower-cased) |",
         f"| objective | masked-language modelling (15% of each {config['max_len']}-token window), no next-sentence "
         "prediction |",
         f"| corpus | {state['corpus_documents']:,} movie-review documents, "
@@ -106,6 +110,6 @@ def model_card(state):
         "corpus fingerprint and the tokenizer.",
         "",
         "Intended use: fine-tuning for English text classification, above all on movie reviews",
-        "(`minitransformer finetune`). It is a teaching model: small, trained for minutes on a CPU; its held-out",
-        "masked-token accuracy is far below a production BERT's.",
+        "(`minitransformer finetune`). It is a teaching model: small and trained on one CPU core (compute above);",
+        "its held-out masked-token accuracy is far below a production BERT's.",
         ""])

@@ -93,4 +93,6 @@ def test_pretrain_defaults_are_the_measured_recipe():
     assert chosen_recipe(parser.parse_args(["pretrain", "--out", "x"])) == RECIPES[DEFAULT_RECIPE]
     assert chosen_recipe(parser.parse_args(["pretrain", "--out", "x", "--recipe", "reviews-gpt"])) == RECIPES["reviews-gpt"]
     changed = chosen_recipe(parser.parse_args(["pretrain", "--out", "x", "--steps", "300", "--seed", "1"]))
-    assert (changed.steps, changed.seed, changed.keep_steps) == (300, 1, [225])
+    assert (changed.steps, changed.seed, changed.keep_steps) == (300, 1, [])
+    kept = chosen_recipe(parser.parse_args(["pretrain", "--out", "x", "--steps", "800", "--positions", "learned"]))
+    assert (kept.keep_steps, kept.positions) == ([375, 750], "learned")

@@ -10,12 +10,13 @@ from torch.func import functional_call
 
 from minitransformer.data.pretraining_mlm import IGNORE_INDEX
 from minitransformer.data.tokenizer import PAD_ID
-from minitransformer.models.bert import BertConfig, BertForPreTraining, BertModel, resolve_backend
+from minitransformer.models.bert import BertConfig, BertForPreTraining, BertModel
+from minitransformer.nn.backends import resolve_backend
 
 VOCAB = 50
 
 
-def tiny(backend="reference", dtype=torch.float32, seed=0, **kwargs):
+def tiny(backend="eager", dtype=torch.float32, seed=0, **kwargs):
     torch.manual_seed(seed)
     config = BertConfig(vocab_size=VOCAB, max_len=16, d_model=16, n_layers=2, n_heads=2, d_ff=32, backend=backend,
                         **kwargs)
@@ -84,7 +85,7 @@ def test_loss_matches_torch_cross_entropy_on_full_logits():
 def test_backends_agree():
     b = _batch()
     outputs = [tiny(backend)(b["input_ids"], b["segment_ids"], b["padding_mask"])[0]
-               for backend in ("reference", "torch")]
+               for backend in ("eager", "torch")]
     torch.testing.assert_close(outputs[0], outputs[1], rtol=1e-4, atol=1e-5)
 
 
@@ -114,32 +115,78 @@ def test_bad_input_is_rejected():
         resolve_backend("cuda")
 
 
-def test_auto_backend_resolves_to_a_real_one():
-    assert resolve_backend("auto") in ("fused", "reference")
+def test_auto_backend_resolves_to_a_real_one_and_the_former_name_reference_means_eager():
+    assert resolve_backend("auto") in ("fused", "eager")
     model = BertModel(BertConfig(vocab_size=VOCAB, d_model=8, n_heads=2, n_layers=1, d_ff=8))
-    assert model.layers[0].self_attn.backend in ("fused", "reference")
+    assert model.layers[0].self_attn.backend == resolve_backend("auto")
+    assert f"backend={resolve_backend('auto')}\n" in repr(model)
+    old = BertModel(BertConfig(vocab_size=VOCAB, d_model=8, n_heads=2, n_layers=1, d_ff=8, backend="reference"))
+    assert old.layers[0].self_attn.backend == "eager" and old.config.backend == "reference"
+
+
+def test_rotary_positions_replace_the_table_and_still_see_order():
+    model = tiny(positions="rotary")
+    assert model.bert.position_embeddings is None
+    assert not any("position" in name for name, _ in model.named_parameters())
+    assert all(layer.self_attn.rotary is not None for layer in model.bert.layers)
+    ids = torch.randint(5, VOCAB, (2, 9), generator=torch.Generator().manual_seed(1))
+    swapped = ids[:, [1, 0, *range(2, 9)]]
+    with torch.no_grad():  # without any position information the output would just be permuted too
+        hidden, hidden_swapped = model.bert(ids), model.bert(swapped)
+    assert not torch.allclose(hidden_swapped[:, 4:], hidden[:, 4:], atol=1e-4)
+    with pytest.raises(ValueError, match="max_len"):
+        model.bert(torch.randint(5, VOCAB, (1, 17)))
+    with pytest.raises(ValueError, match="positions must be one of"):
+        tiny(positions="alibi")
+
+
+@given(st.integers(1, 3), st.integers(1, 12), st.integers(1, 4), st.integers(0, 2**31 - 1))
+def test_rotary_padding_does_not_change_real_positions(batch, length, extra, seed):
+    model = tiny(positions="rotary", seed=2).bert
+    ids = torch.randint(5, VOCAB, (batch, length), generator=torch.Generator().manual_seed(seed))
+    padded = torch.cat([ids, torch.full((batch, min(extra, 16 - length)), PAD_ID)], dim=1)
+    with torch.no_grad():
+        torch.testing.assert_close(model(padded)[:, :length], model(ids), rtol=1e-4, atol=1e-5)
+
+
+def test_rotary_gradcheck_float64_and_backends_agree():
+    model = tiny(dtype=torch.float64, positions="rotary")
+    b = _batch(batch=2, length=6)
+    name = "bert.layers.0.self_attn.k_proj.weight"
+    params = dict(model.named_parameters())
+
+    def loss_of(weight):
+        return functional_call(model, {**params, name: weight},
+                               args=(b["input_ids"], b["segment_ids"], b["padding_mask"]))[0].sum()
+
+    assert torch.autograd.gradcheck(loss_of, (params[name].detach().clone().requires_grad_(True),), eps=1e-6,
+                                    atol=1e-5)
+    outputs = [tiny(backend, positions="rotary")(b["input_ids"], b["segment_ids"], b["padding_mask"])[0]
+               for backend in ("eager", "torch")]
+    torch.testing.assert_close(outputs[0], outputs[1], rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.skipif(resolve_backend("auto") != "fused", reason="the fused attention op is not built")
-def test_fused_backend_matches_reference_forward_and_backward():
+@pytest.mark.parametrize("positions", ["learned", "rotary"])
+def test_fused_backend_matches_eager_forward_and_backward(positions):
     from minitransformer.models.gpt import GPT, GPTConfig
     b = _batch()
-    reference, fused = tiny("reference").train(), tiny("fused").train()
-    fused.load_state_dict(reference.state_dict())
+    eager, fused = tiny("eager", positions=positions).train(), tiny("fused", positions=positions).train()
+    fused.load_state_dict(eager.state_dict())
     losses = []
-    for model in (reference, fused):
+    for model in (eager, fused):
         torch.manual_seed(0)  # the same dropout masks
         loss, _ = model.loss(b)
         loss.backward()
         losses.append(loss)
     torch.testing.assert_close(losses[0], losses[1], rtol=1e-5, atol=1e-6)
-    for p, q in zip(reference.parameters(), fused.parameters()):
+    for p, q in zip(eager.parameters(), fused.parameters()):
         torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-5)
     torch.manual_seed(0)
     gpt = GPT(GPTConfig(vocab_size=VOCAB, max_len=16, d_model=16, n_layers=1, n_heads=2, d_ff=32,
-                        backend="reference")).eval()
+                        backend="eager", positions=positions)).eval()
     gpt_fused = GPT(GPTConfig(vocab_size=VOCAB, max_len=16, d_model=16, n_layers=1, n_heads=2, d_ff=32,
-                              backend="fused")).eval()
+                              backend="fused", positions=positions)).eval()
     gpt_fused.load_state_dict(gpt.state_dict())
     ids = b["input_ids"].clamp(min=5)
     torch.testing.assert_close(gpt_fused(ids), gpt(ids), rtol=1e-4, atol=1e-5)

@@ -11,7 +11,7 @@ from minitransformer.models.classifier import SequenceClassifier
 def _encoder():
     torch.manual_seed(0)
     return BertModel(BertConfig(vocab_size=40, max_len=16, d_model=16, n_layers=1, n_heads=2, d_ff=32,
-                                backend="reference"))
+                                backend="eager"))
 
 
 @pytest.mark.parametrize("pooling", ["cls", "mean"])

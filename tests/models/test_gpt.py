@@ -10,7 +10,7 @@ from minitransformer.models.gpt import GPT, GPTConfig
 VOCAB = 30
 
 
-def tiny(seed=0, backend="reference"):
+def tiny(seed=0, backend="eager"):
     torch.manual_seed(seed)
     return GPT(GPTConfig(vocab_size=VOCAB, max_len=12, d_model=16, n_layers=2, n_heads=2, d_ff=32,
                          backend=backend)).eval()
@@ -39,7 +39,7 @@ def test_loss_matches_torch_and_head_is_tied():
 
 def test_backends_agree():
     x = torch.randint(0, VOCAB, (2, 9))
-    torch.testing.assert_close(tiny(backend="reference")(x), tiny(backend="torch")(x), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(tiny(backend="eager")(x), tiny(backend="torch")(x), rtol=1e-4, atol=1e-5)
 
 
 def test_greedy_sampling_and_top_k_one_agree():

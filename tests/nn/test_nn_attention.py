@@ -1,6 +1,7 @@
 """Scaled dot-product and multi-head attention: vs the NumPy reference (reference/attention.py,
 reference/multihead_attention.py), vs torch.nn.MultiheadAttention with the same weights, across the
-"reference" | "torch" | "fused" backends, fully masked rows, dropout, gradcheck and bad input."""
+"eager" | "torch" | "fused" backends, fully masked rows, dropout, gradcheck, bad input, and the backend
+resolver (nn/backends.py)."""
 
 import numpy as np
 import pytest
@@ -9,21 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minitransformer import nn as mnn
-from minitransformer.nn.attention import scaled_dot_product_attention
+from minitransformer.nn import backends
+from minitransformer.nn.attention import eager_attention, scaled_dot_product_attention
 from minitransformer.reference.multihead_attention import mha_backward, mha_forward
 from _nn_helpers import mha_params, rel_err, to_numpy
 
 
-def _has_fused_attention():
-    try:
-        from minitransformer import ops
-    except (ImportError, RuntimeError):  # extension not built, or built from older sources than ops/*.py
-        return False
-    return hasattr(ops, "attention")
-
-
-needs_fused = pytest.mark.skipif(not _has_fused_attention(),
-                                 reason="minitransformer.ops.attention is missing or its extension is not built")
+needs_fused = pytest.mark.skipif(backends.resolve_backend("auto") != "fused",
+                                 reason="the compiled extension is not built")
 
 
 @st.composite
@@ -86,7 +80,7 @@ def test_multihead_attention_matches_torch_with_copied_weights(n_queries, n_keys
     assert rel_err(ours_grads[2], their_grads[2][:8]) < 1e-5
 
 
-BACKENDS = ["reference", "torch", pytest.param("fused", marks=needs_fused)]
+BACKENDS = ["eager", "torch", pytest.param("fused", marks=needs_fused)]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -124,13 +118,64 @@ def test_backends_agree_on_multihead_attention(backend):
                        reference(x, key_padding_mask=padding, is_causal=causal)) < 1e-5
 
 
-def test_fused_backend_refuses_attention_dropout_in_training():
-    mha = mnn.MultiHeadAttention(8, 2, dropout=0.1, backend="fused")
-    x = torch.randn(1, 3, 8)
-    with pytest.raises(RuntimeError, match="dropout"):
-        mha(x)
+@needs_fused
+def test_fused_backend_refuses_attention_dropout_at_construction_and_attn_mask():
+    with pytest.raises(ValueError, match="backend='fused' has no attention dropout"):
+        mnn.MultiHeadAttention(8, 2, dropout=0.1, backend="fused")
+    with pytest.raises(ValueError, match="attention_dropout=0.0"):
+        mnn.TransformerEncoderLayer(8, 2, 16, dropout=0.1, backend="fused")  # attention_dropout defaults to 0.1
+    with pytest.raises(ValueError, match="attention_dropout=0.0"):
+        mnn.TransformerDecoderLayer(8, 2, 16, dropout=0.0, attention_dropout=0.2, backend="fused")
+    mnn.TransformerEncoderLayer(8, 2, 16, dropout=0.1, attention_dropout=0.0, backend="fused")  # residual dropout
+    q = k = v = torch.randn(1, 2, 3, 4)
+    with pytest.raises(ValueError, match="no attention dropout"):
+        scaled_dot_product_attention(q, k, v, dropout_p=0.1, backend="fused")  # the functional form, in training
+    torch.testing.assert_close(scaled_dot_product_attention(q, k, v, dropout_p=0.1, training=False, backend="fused"),
+                               scaled_dot_product_attention(q, k, v))
     with pytest.raises(ValueError, match="attn_mask"):
-        mha.eval()(x, attn_mask=torch.zeros(3, 3, dtype=torch.bool))
+        mnn.MultiHeadAttention(8, 2, backend="fused")(torch.randn(1, 3, 8), attn_mask=torch.ones(3, 3).bool())
+
+
+def test_fused_request_without_the_extension_fails_at_once_with_the_reason(monkeypatch):
+    def not_built():
+        raise ImportError("minitransformer's C++ extension is not built (No module named 'minitransformer._C')")
+    monkeypatch.setattr(backends, "load_fused_attention", not_built)
+    for make in (lambda: mnn.MultiHeadAttention(8, 2, backend="fused"),
+                 lambda: mnn.TransformerEncoderLayer(8, 2, 16, attention_dropout=0.0, backend="fused"),
+                 lambda: backends.resolve_backend("fused")):
+        with pytest.raises(RuntimeError) as error:
+            make()
+        message = str(error.value)
+        assert "\n" not in message and "backend='fused'" in message
+        assert "No module named 'minitransformer._C'" in message
+    assert backends.resolve_backend("auto") == "eager"
+    assert "backend=eager\n" in repr(mnn.MultiHeadAttention(8, 2, backend="auto"))
+
+
+def test_a_broken_build_is_not_silently_replaced_by_eager(monkeypatch):
+    def stale():
+        raise RuntimeError("operator minitransformer::attention_forward does not exist")
+    monkeypatch.setattr(backends, "load_fused_attention", stale)
+    with pytest.raises(RuntimeError, match="does not exist"):
+        backends.resolve_backend("auto")
+
+
+def test_auto_resolves_at_construction_and_shows_in_the_repr():
+    chosen = backends.resolve_backend("auto")
+    assert chosen in backends.BACKENDS
+    mha = mnn.MultiHeadAttention(8, 2, backend="auto")
+    assert mha.backend == chosen and f"backend={chosen}\n" in repr(mha)
+    layer = mnn.TransformerEncoderLayer(8, 2, 16, attention_dropout=0.0, backend="auto")
+    assert layer.self_attn.backend == chosen and f"backend={chosen}\n" in repr(layer)
+
+
+def test_the_former_name_reference_means_eager_and_unknown_names_are_refused():
+    assert backends.resolve_backend("reference") == "eager"
+    assert mnn.MultiHeadAttention(8, 2, backend="reference").backend == "eager"
+    with pytest.raises(ValueError, match="backend must be 'auto' or one of"):
+        backends.resolve_backend("flash")
+    with pytest.raises(ValueError, match="backend"):
+        scaled_dot_product_attention(*(torch.randn(1, 1, 2, 4) for _ in range(3)), backend="sdpa")
 
 
 def test_attention_dropout_zeroes_weights_and_keeps_expectation():
@@ -187,10 +232,9 @@ def test_bad_arguments_name_the_argument(kwargs, argument):
         mnn.MultiHeadAttention(**kwargs)
 
 
-def test_reference_weights_are_a_distribution():
+def test_eager_weights_are_a_distribution():
     q, k, v = (torch.randn(2, 2, 4, 3) for _ in range(3))
-    from minitransformer.nn.attention import reference_attention
-    _, weights = reference_attention(q, k, v)
+    _, weights = eager_attention(q, k, v)
     assert np.allclose(to_numpy(weights.sum(-1)), 1.0)
 
 

@@ -25,7 +25,7 @@ def test_encoder_layer_matches_torch(norm_first, activation, length, causal, see
     padding[:, 0] = False
     mask = torch.ones(length, length, dtype=torch.bool).triu(1) if causal else None
     expected = theirs(x, src_mask=mask, src_key_padding_mask=padding, is_causal=causal)
-    ours = mine(x, src_key_padding_mask=padding, is_causal=causal)
+    ours = mine(x, key_padding_mask=padding, is_causal=causal)
     assert rel_err(ours, expected) < 1e-5
     grad = torch.randn_like(ours)
     ours_grad = torch.autograd.grad(ours, (x, mine.feed_forward.linear1.weight), grad)
@@ -66,7 +66,7 @@ def test_encoder_layer_matches_numpy_forward_and_backward(norm_first):
                   norm2_bias=to_numpy(layer.norm2.bias))
     expected, backward = encoder_layer_forward(to_numpy(x), params, nhead=2, norm_first=norm_first,
                                                key_padding_mask=to_numpy(padding).astype(bool), return_backward=True)
-    y = layer(x, src_key_padding_mask=padding)
+    y = layer(x, key_padding_mask=padding)
     grad = torch.randn_like(y)
     y.backward(grad)
     assert rel_err(y, expected) < 1e-12

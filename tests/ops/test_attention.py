@@ -1,4 +1,5 @@
-"""The fused attention op (CPU) against the NumPy reference, SDPA, gradcheck, opcheck and torch.compile."""
+"""The fused attention op (CPU) against the NumPy reference, SDPA and our eager attention (nn/attention.py),
+gradcheck, opcheck and torch.compile."""
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minitransformer import ops
-from minitransformer.ops.attention import reference_attention
+from minitransformer.nn.attention import scaled_dot_product_attention
 from minitransformer.reference.attention import attention_backward, attention_forward
 
 _ops = torch.ops.minitransformer
@@ -76,19 +77,19 @@ def test_float32_matches_sdpa(shape, causal, masked, seed):
     if mask is not None:
         mask[:, 0] = False  # key 0 visible to every query: SDPA would give NaN on empty rows
     got = ops.attention(q, k, v, causal=causal, key_padding_mask=mask)
-    expected = ops.attention(q, k, v, causal=causal, key_padding_mask=mask, backend="torch")
-    assert relative_error(got, expected) < 1e-5
-    assert relative_error(ops.attention(q, k, v, causal=causal, key_padding_mask=mask, backend="reference"),
-                          expected) < 1e-5
+    for backend in ("torch", "eager"):  # SDPA, and the formula in torch ops (nn/attention.py)
+        expected = scaled_dot_product_attention(q, k, v, key_padding_mask=mask, is_causal=causal, backend=backend)
+        assert relative_error(got, expected) < 1e-5
 
 
 def test_gradients_match_sdpa_autograd():
     q, k, v, _ = make_inputs(2, 2, 37, 45, 16, dtype=torch.float32)
     grad = torch.randn(2, 2, 37, 16)
     results = []
-    for backend in ("fused", "torch"):
+    for attention in (lambda *qkv: ops.attention(*qkv, causal=True),
+                      lambda *qkv: F.scaled_dot_product_attention(*qkv, is_causal=True)):
         leaves = [t.clone().requires_grad_() for t in (q, k, v)]
-        ops.attention(*leaves, causal=True, backend=backend).backward(grad)
+        attention(*leaves).backward(grad)
         results.append([t.grad for t in leaves])
     for ours, theirs in zip(*results):
         assert relative_error(ours, theirs) < 1e-5
@@ -120,7 +121,7 @@ def test_fully_masked_rows_give_zero_output_and_zero_gradients():
 def test_large_logits_stay_finite_and_exact():
     q, k, v, _ = make_inputs(1, 2, 20, 30, 16, dtype=torch.float32)
     out = ops.attention(q * 60, k * 60, v)
-    expected = reference_attention(q.double() * 60, k.double() * 60, v.double())
+    expected = scaled_dot_product_attention(q.double() * 60, k.double() * 60, v.double(), backend="eager")
     assert torch.isfinite(out).all()
     assert relative_error(out, expected) < 1e-5
 

@@ -1,5 +1,5 @@
-"""minitransformer.ops.softmax (the C++ op, the hand-written torch version) against the NumPy reference,
-plus the op's contract: gradcheck, opcheck, torch.compile, bad input."""
+"""minitransformer.ops.softmax (the C++ op) and the hand-written torch version (nn/softmax.py) against the
+NumPy reference, plus the op's contract: gradcheck, opcheck, torch.compile, bad input."""
 
 import math
 
@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minitransformer.ops as ops
+from minitransformer.nn.softmax import softmax as eager_softmax
 from minitransformer.reference import softmax as ref
 
 # Sides include 1, primes and non-multiples of 8/32/128/1024 (SIMD width, warp, block, tile sizes).
@@ -38,11 +39,14 @@ def softmax_inputs(draw, max_dims=3, max_numel=40_000):
     return x, dim
 
 
-@pytest.mark.parametrize("backend", ["fused", "reference"])
+IMPLEMENTATIONS = {"fused": ops.softmax, "eager": eager_softmax}
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 @given(case=softmax_inputs())
-def test_matches_numpy_reference(backend, case):
+def test_matches_numpy_reference(implementation, case):
     x, dim = case
-    y = ops.softmax(torch.tensor(x, dtype=torch.float32), dim, backend=backend)
+    y = IMPLEMENTATIONS[implementation](torch.tensor(x, dtype=torch.float32), dim)
     expected = ref.softmax(x.astype(np.float32), dim)  # the same float32-rounded inputs
     assert y.dtype == torch.float32 and y.shape == x.shape
     assert relative_error(y.numpy(), expected) <= 1e-5
@@ -62,13 +66,14 @@ def test_rows_sum_to_one_and_are_invariant_to_a_constant_shift(case):
     torch.testing.assert_close(ops.softmax(x + shift, dim), y, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 @given(case=softmax_inputs(max_numel=5_000), seed=st.integers(0, 1000))
-def test_backward_matches_numpy_reference(case, seed):
+def test_backward_matches_numpy_reference(implementation, case, seed):
     x, dim = case
     x[~np.isfinite(x)] = -30.0  # the gradient of an all -inf row is not interesting here
     grad_y = np.random.default_rng(seed).standard_normal(x.shape)
     xt = torch.tensor(x, dtype=torch.float32, requires_grad=True)
-    y = ops.softmax(xt, dim)
+    y = IMPLEMENTATIONS[implementation](xt, dim)
     y.backward(torch.tensor(grad_y, dtype=torch.float32))
     y32, g32 = ref.softmax(x.astype(np.float32), dim), grad_y.astype(np.float32)
     expected = ref.softmax_backward(y32, g32, dim)
@@ -78,9 +83,10 @@ def test_backward_matches_numpy_reference(case, seed):
     assert np.linalg.norm(xt.grad.numpy() - expected) <= 1e-5 * max(np.linalg.norm(terms), 1e-30)
 
 
-def test_all_minus_inf_row_is_zeros_with_zero_gradient():
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_all_minus_inf_row_is_zeros_with_zero_gradient(implementation):
     x = torch.tensor([[-math.inf, -math.inf, -math.inf], [0.0, 1.0, -math.inf]], requires_grad=True)
-    y = ops.softmax(x)
+    y = IMPLEMENTATIONS[implementation](x, -1)
     assert torch.equal(y[0], torch.zeros(3))
     y.sum().backward()
     assert torch.equal(x.grad[0], torch.zeros(3))
@@ -92,10 +98,10 @@ def test_large_logits_match_torch():
     torch.testing.assert_close(ops.softmax(x), torch.softmax(x, -1))
 
 
-@pytest.mark.parametrize("backend", ["fused", "reference", "torch"])
-def test_backends_agree(backend):
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_implementations_agree_with_torch(implementation):
     x = torch.randn(33, 129, generator=torch.Generator().manual_seed(1)) * 10
-    torch.testing.assert_close(ops.softmax(x, backend=backend), torch.softmax(x, -1), rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(IMPLEMENTATIONS[implementation](x, -1), torch.softmax(x, -1), rtol=1e-5, atol=1e-7)
 
 
 @pytest.mark.parametrize("shape,dim", [((4, 5), -1), ((3, 4, 5), 1), ((2, 3, 4), 0), ((7,), 0)])

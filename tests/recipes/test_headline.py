@@ -12,7 +12,7 @@ from minitransformer.recipes.headline_report import label_efficiency, markdown, 
 
 
 def test_plan_puts_pretraining_first_and_imdb_500_next():
-    jobs = plan(HeadlineConfig())
+    jobs = plan(HeadlineConfig(gpt_seeds=[0]))
     names = [job.name for job in jobs]
     assert names[:3] == ["pretrain-bert0", "pretrain-bert1", "pretrain-gpt0"]
     assert all(job.task == "imdb" and job.budget == 500 for job in jobs[3:18]) and len(set(names)) == len(names)
@@ -21,7 +21,7 @@ def test_plan_puts_pretraining_first_and_imdb_500_next():
     assert Job("pretrain", arm="gpt", pretrain_seed=0).needs() is None
     assert all(job.budget == 500 and job.task != "imdb" for job in jobs[18:48])
     mechanism = [job for job in jobs if job.at_step]
-    assert {job.at_step for job in mechanism} == {225, 450, 900} and jobs[48:57] == mechanism
+    assert {job.at_step for job in mechanism} == {375, 750, 1500} and jobs[48:57] == mechanism
     assert [job.budget for job in jobs[57:]] == sorted((job.budget for job in jobs[57:]),
                                                        key=lambda b: float("inf") if b is None else b)
     assert jobs[-1].task == "imdb" and jobs[-1].budget is None

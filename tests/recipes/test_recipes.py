@@ -47,7 +47,7 @@ def test_run_finetuning_keeps_the_best_validation_state():
     data = {"train": parts[0], "validation": parts[1], "test": parts[2], "num_classes": 2}
     torch.manual_seed(0)
     encoder = BertModel(BertConfig(vocab_size=40, max_len=12, d_model=16, n_layers=1, n_heads=2, d_ff=32,
-                                   backend="reference"))
+                                   backend="eager"))
     record = run_finetuning(encoder, data, 60, seed=0, recipe=FinetuneRecipe(lr=3e-3, min_steps=30, max_steps=30))
     assert record["n_labels"] == 60 and record["steps"] == 30 and record["best_step"] in (10, 20, 30)
     assert record["validation_accuracy"] >= 0.5 and 0.0 <= record["accuracy"] <= 1.0

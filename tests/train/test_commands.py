@@ -15,7 +15,7 @@ from minitransformer.recipes import shipped
 from minitransformer.train.finetune import load_classifier
 
 TINY = ["--d-model", "16", "--layers", "1", "--heads", "2", "--d-ff", "32", "--max-len", "24", "--vocab-size", "80",
-        "--steps", "3", "--batch-size", "4", "--backend", "reference", "--eval-every", "3", "--checkpoint-every", "0",
+        "--steps", "3", "--batch-size", "4", "--backend", "eager", "--eval-every", "3", "--checkpoint-every", "0",
         "--keep-steps"]
 FINETUNE_TINY = ["--max-steps", "3", "--batch-size", "8", "--labels", "all"]
 POSITIVE, NEGATIVE = ["good", "great", "moving", "fine"], ["bad", "dull", "awful", "boring"]

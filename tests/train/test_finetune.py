@@ -15,7 +15,7 @@ from minitransformer.train.loop import TrainConfig
 def _classifier(n_layers=2, vocab=60, seed=0):
     torch.manual_seed(seed)
     encoder = BertModel(BertConfig(vocab_size=vocab, max_len=16, d_model=16, n_layers=n_layers, n_heads=2, d_ff=32,
-                                   dropout=0.0, backend="reference"))
+                                   dropout=0.0, backend="eager"))
     return SequenceClassifier(encoder, 2, dropout=0.0)
 
 

@@ -7,6 +7,8 @@ from minitransformer.train.loop import CHECKPOINT_NAME, TrainConfig
 from minitransformer.data.labelled import movie_reviews
 from minitransformer.data.pretraining_nsp import bert_batch
 from minitransformer.models.bert import BertConfig, BertForPreTraining
+from minitransformer.data.tokenizer import WordPieceTokenizer
+from minitransformer.train.checkpoint import pretraining_state, save_checkpoint
 from minitransformer.train.pretrain import load_bert, pretrain_bert, pretraining_texts, trim_batch
 
 PLACES = [("king", "castle"), ("queen", "garden"), ("fool", "market"), ("knight", "field")]
@@ -18,7 +20,7 @@ def test_pretrain_and_reload(tmp_path):
     model, tokenizer, history = pretrain_bert(
         TEXTS, tmp_path, TrainConfig(steps=25, lr=3e-3, warmup_steps=3, eval_every=25, checkpoint_every=0),
         vocab_size=60, batch_size=8, model_kwargs={"max_len": 24, "d_model": 16, "n_layers": 1, "n_heads": 2,
-                                                   "d_ff": 32, "backend": "reference"}, progress=False)
+                                                   "d_ff": 32, "backend": "eager"}, progress=False)
     assert history[-1]["loss"] < history[0]["loss"]
     assert {"eval_mlm_accuracy", "eval_nsp_accuracy", "eval_loss"} <= set(history[-1])
     loaded, loaded_tokenizer, state = load_bert(tmp_path / CHECKPOINT_NAME)
@@ -52,7 +54,7 @@ def test_trimmed_batch_gives_the_same_loss():
     assert torch.equal(trimmed["nsp_labels"], batch["nsp_labels"]) and not trimmed["padding_mask"][:, -1].all()
     torch.manual_seed(0)
     model = BertForPreTraining(BertConfig(vocab_size=12, max_len=16, d_model=8, n_layers=1, n_heads=2, d_ff=16,
-                                          dropout=0.0, backend="reference")).double()
+                                          dropout=0.0, backend="eager")).double()
     full_loss, _ = model.loss(batch)
     trimmed_loss, _ = model.loss(trimmed)
     assert torch.allclose(full_loss, trimmed_loss, atol=1e-12)
@@ -62,6 +64,20 @@ def test_pretrain_mlm_only(tmp_path):
     _, _, history = pretrain_bert(
         TEXTS, tmp_path, TrainConfig(steps=20, lr=3e-3, warmup_steps=2, eval_every=10, checkpoint_every=0),
         vocab_size=60, batch_size=8, model_kwargs={"max_len": 24, "d_model": 16, "n_layers": 1, "n_heads": 2,
-                                                   "d_ff": 32, "backend": "reference"}, progress=False, nsp=False)
+                                                   "d_ff": 32, "backend": "eager"}, progress=False, nsp=False)
     assert history[-1]["nsp"] == 0.0 and history[-1]["loss"] == history[-1]["mlm"]
     assert "eval_nsp_accuracy" not in history[-1] and history[-1]["eval_mlm_loss"] < history[0]["mlm"]
+
+
+def test_checkpoint_saved_with_the_former_backend_name_reference_still_loads(tmp_path):
+    """Checkpoints written before the eager backend's rename store backend "reference" in their config."""
+    tokenizer = WordPieceTokenizer.train(TEXTS, vocab_size=60)
+    config = BertConfig(vocab_size=len(tokenizer), max_len=24, d_model=16, n_layers=1, n_heads=2, d_ff=32,
+                        backend="reference")
+    model = BertForPreTraining(config)
+    save_checkpoint(tmp_path / "old.safetensors", model, state=pretraining_state("bert", config, tokenizer))
+    loaded, _, state = load_bert(tmp_path / "old.safetensors")
+    assert state["model_config"]["backend"] == "reference"
+    assert all(layer.self_attn.backend == "eager" for layer in loaded.bert.layers)
+    ids = torch.tensor([tokenizer.encode("The king went to the castle.")])
+    torch.testing.assert_close(loaded.eval()(ids)[0], model.eval()(ids)[0])

@@ -11,7 +11,7 @@ VOCAB, BLOCK, GLOBAL_BATCH = 40, 8, 8
 def tiny_gpt(seed=0, dropout=0.1, dtype=torch.float32):
     torch.manual_seed(seed)
     config = GPTConfig(vocab_size=VOCAB, max_len=BLOCK, d_model=16, n_layers=1, n_heads=2, d_ff=32,
-                       dropout=dropout, backend="reference")
+                       dropout=dropout, backend="eager")
     return GPT(config).to(dtype)
 
 
