@@ -1,7 +1,8 @@
 # The README's commands. Every target sets up .venv first (idempotent: stamps skip finished steps).
 #   make demo       set up, build, run the main job
-#   make test       set up, build, run the test suite without the `slow` tests
-#   make test-all   the same with the `slow` tests
+#   make test       set up, build, run the test suite without the `slow` tests; hypothesis draws the same
+#                   examples every run (profile ci, tests/conftest.py)
+#   make test-all   the same with the `slow` tests, and hypothesis draws new examples each run (profile dev)
 #   make test-tsan  the CUDA kernels under ThreadSanitizer, through the CUDA emulator
 #   make bench      the kernel benchmarks: softmax and attention (results in bench/results/)
 
@@ -24,10 +25,10 @@ demo: build data
 	$(PY) -m minitransformer.cli demo
 
 test: build data
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	HYPOTHESIS_PROFILE=ci $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 test-all: build data
-	$(PY) -m pytest $(PYTEST_ARGS)
+	HYPOTHESIS_PROFILE=dev $(PY) -m pytest $(PYTEST_ARGS)
 
 # The CUDA kernels under ThreadSanitizer (emulator, threads scheduler): no race on the real kernels, a
 # race reported on a broken one (tests/tsan/run.sh). Needs only g++; about 15 s.

@@ -1,7 +1,9 @@
 """Test configuration: hypothesis profiles and the `cuda` marker.
 
-Profiles (choose with HYPOTHESIS_PROFILE): ``ci`` (default: bounded, derandomised so failures reproduce,
-no deadline) and ``dev`` (more examples, random). Tests marked ``cuda`` are skipped without a GPU.
+Hypothesis profiles, chosen by the HYPOTHESIS_PROFILE environment variable: ``ci`` (the default, and
+``make test``'s) draws the same examples on every run (derandomised), so a failure reproduces; ``dev``
+(``make test-all``'s) draws more, and new ones each run, replaying first the failures it found before
+(its example database, .hypothesis/). Neither has a deadline. Tests marked ``cuda`` are skipped without a GPU.
 The module, optimizer, model and training tests run on one intra-op thread (see ``_one_thread``).
 """
 
@@ -13,8 +15,8 @@ from hypothesis import HealthCheck, settings
 
 settings.register_profile("ci", max_examples=20, deadline=None, derandomize=True, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-settings.register_profile("dev", max_examples=100, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", parent=settings.get_profile("ci"), max_examples=100, derandomize=False,
+                          database=settings.get_profile("default").database)  # ci's derandomize turned it off
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # Test folders whose tensors are tiny: there one intra-op thread is several times faster than two on a

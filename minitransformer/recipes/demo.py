@@ -83,12 +83,12 @@ def compare(workers=2):
     return records, {arm: np.stack(rows) for arm, rows in correct.items()}
 
 
-def verdict(low, high):
-    """What a gain's 95% interval says, in words."""
+def verdict(low, high, other="scratch"):
+    """What the 95% interval of (pre-trained − ``other``) says, in words."""
     if low > 0:
-        return "pre-training pays"
+        return "pre-training pays" if other == "scratch" else "the pre-trained BERT is ahead"
     if high < 0:
-        return "here pre-training costs accuracy"
+        return "here pre-training costs accuracy" if other == "scratch" else "the pre-trained BERT is behind"
     return "the difference is within the noise of this comparison"
 
 
@@ -107,7 +107,7 @@ def comparison_table(records, correct):
     for other in ("scratch", "tfidf"):
         gain, low, high = bootstrap_gain(correct["pretrained"], correct[other])
         lines.append(f"  pre-trained − {other:8s} {gain:+5.1f} points, 95% interval {low:+.1f} to {high:+.1f} "
-                     f"(paired bootstrap over test examples): {verdict(low, high)}")
+                     f"(paired bootstrap over test examples): {verdict(low, high, other)}")
     return "\n".join(lines)
 
 

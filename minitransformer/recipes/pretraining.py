@@ -112,6 +112,9 @@ def split_stream(recipe_, stream):
 
 
 def build_model(recipe_, vocab_size):
+    """The freshly initialised model of ``recipe_``; the initialisation is drawn from ``recipe_.seed``, so that
+    two pre-training seeds differ in their initial weights as well as in their batches and masking."""
+    torch.manual_seed(recipe_.seed)
     if recipe_.model == "bert":
         return BertForPreTraining(BertConfig(vocab_size=vocab_size, **recipe_.model_kwargs()))
     return GPT(GPTConfig(vocab_size=vocab_size, **recipe_.model_kwargs()))

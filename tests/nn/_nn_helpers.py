@@ -1,19 +1,6 @@
-"""Helpers for the tests of minitransformer.nn: relative errors and weight extraction."""
+"""Helpers for the tests of minitransformer.nn: a MultiHeadAttention's weights as the NumPy reference's."""
 
-import numpy as np
-import torch
-
-
-def to_numpy(x):
-    return x.detach().cpu().double().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=np.float64)
-
-
-def rel_err(actual, expected, floor=1e-6):
-    """||actual - expected|| / max(||expected||, floor): relative, but absolute for (near-)zero expectations
-    such as the exactly-zero gradients of a key bias or of a one-key attention's query."""
-    actual, expected = to_numpy(actual), to_numpy(expected)
-    assert actual.shape == expected.shape, f"shapes differ: {actual.shape} vs {expected.shape}"
-    return float(np.linalg.norm(actual - expected) / max(np.linalg.norm(expected), floor))
+from helpers import to_numpy
 
 
 def mha_params(mha):
@@ -24,5 +11,3 @@ def mha_params(mha):
         params[f"{prefix}_weight"] = to_numpy(proj.weight)
         params[f"{prefix}_bias"] = to_numpy(proj.bias)
     return params
-
-

@@ -13,7 +13,8 @@ from minitransformer import nn as mnn
 from minitransformer.nn import backends
 from minitransformer.nn.attention import eager_attention, scaled_dot_product_attention
 from minitransformer.reference.multihead_attention import mha_backward, mha_forward
-from _nn_helpers import mha_params, rel_err, to_numpy
+from _nn_helpers import mha_params
+from helpers import relative_error, to_numpy
 
 
 needs_fused = pytest.mark.skipif(backends.resolve_backend("auto") != "fused",
@@ -48,12 +49,13 @@ def test_multihead_attention_matches_numpy_forward_and_backward(case):
                                   causal=causal, key_padding_mask=padding)
     grads = mha_backward(to_numpy(grad_out), cache)
     assert not torch.isnan(out).any()
-    assert rel_err(out, expected) < 1e-10
+    assert relative_error(out, expected) < 1e-10
     for name, tensor in (("query", query), ("key", key), ("value", value)):
-        assert rel_err(tensor.grad, grads[name]) < 1e-9, name
+        assert relative_error(tensor.grad, grads[name]) < 1e-9, name
     for prefix, proj in (("q", mha.q_proj), ("k", mha.k_proj), ("v", mha.v_proj), ("out", mha.out_proj)):
-        assert rel_err(proj.weight.grad, grads[f"{prefix}_weight"]) < 1e-9, prefix
-        assert rel_err(proj.bias.grad, grads[f"{prefix}_bias"]) < 1e-9, prefix  # k's is 0: softmax shift-invariant
+        assert relative_error(proj.weight.grad, grads[f"{prefix}_weight"]) < 1e-9, prefix
+        # k's bias gradient is 0: softmax is shift-invariant
+        assert relative_error(proj.bias.grad, grads[f"{prefix}_bias"]) < 1e-9, prefix
 
 
 @given(n_queries=st.integers(1, 6), n_keys=st.integers(1, 6), use_padding=st.booleans(), use_attn_mask=st.booleans(),
@@ -71,13 +73,13 @@ def test_multihead_attention_matches_torch_with_copied_weights(n_queries, n_keys
         else None
     ours = mine(query, key, key_padding_mask=padding, attn_mask=attn_mask)
     expected = theirs(query, key, key, key_padding_mask=padding, attn_mask=attn_mask, need_weights=False)[0]
-    assert rel_err(ours, expected) < 1e-5
+    assert relative_error(ours, expected) < 1e-5
     grad = torch.randn_like(ours)
     ours_grads = torch.autograd.grad(ours, (query, key, mine.q_proj.weight), grad)
     their_grads = torch.autograd.grad(expected, (query, key, theirs.in_proj_weight), grad)
-    assert rel_err(ours_grads[0], their_grads[0]) < 1e-5
-    assert rel_err(ours_grads[1], their_grads[1]) < 1e-5
-    assert rel_err(ours_grads[2], their_grads[2][:8]) < 1e-5
+    assert relative_error(ours_grads[0], their_grads[0]) < 1e-5
+    assert relative_error(ours_grads[1], their_grads[1]) < 1e-5
+    assert relative_error(ours_grads[2], their_grads[2][:8]) < 1e-5
 
 
 BACKENDS = ["eager", "torch", pytest.param("fused", marks=needs_fused)]
@@ -95,13 +97,13 @@ def test_backends_agree_and_fully_masked_rows_are_zero(backend, causal):
     reference = scaled_dot_product_attention(q, k, v, key_padding_mask=padding, is_causal=causal)
     assert not torch.isnan(out).any()
     assert torch.count_nonzero(out[1]) == 0
-    assert rel_err(out, reference) < 1e-5
+    assert relative_error(out, reference) < 1e-5
     grad_out = torch.randn_like(out)
     grads = torch.autograd.grad(out, (q, k, v), grad_out)
     reference_grads = torch.autograd.grad(reference, (q, k, v), grad_out)
     for grad, reference_grad in zip(grads, reference_grads):
         assert torch.isfinite(grad).all()
-        assert rel_err(grad, reference_grad) < 1e-5
+        assert relative_error(grad, reference_grad) < 1e-5
     assert torch.count_nonzero(grads[0][1]) == 0
 
 
@@ -114,8 +116,8 @@ def test_backends_agree_on_multihead_attention(backend):
     x = torch.randn(3, 7, 16)
     padding = torch.rand(3, 7) < 0.3
     for causal in (False, True):
-        assert rel_err(other(x, key_padding_mask=padding, is_causal=causal),
-                       reference(x, key_padding_mask=padding, is_causal=causal)) < 1e-5
+        assert relative_error(other(x, key_padding_mask=padding, is_causal=causal),
+                              reference(x, key_padding_mask=padding, is_causal=causal)) < 1e-5
 
 
 @needs_fused
@@ -204,8 +206,8 @@ def test_float_attn_mask_is_added_to_scores():
     bias = torch.randn(3, 3)
     scores = q @ k.transpose(-1, -2) / 2.0 + bias
     expected = torch.softmax(scores, -1) @ v
-    assert rel_err(scaled_dot_product_attention(q, k, v, attn_mask=bias), expected) < 1e-6
-    assert rel_err(scaled_dot_product_attention(q, k, v, attn_mask=bias, backend="torch"), expected) < 1e-6
+    assert relative_error(scaled_dot_product_attention(q, k, v, attn_mask=bias), expected) < 1e-6
+    assert relative_error(scaled_dot_product_attention(q, k, v, attn_mask=bias, backend="torch"), expected) < 1e-6
 
 
 @pytest.mark.parametrize("call, argument", [

@@ -11,7 +11,7 @@ from minitransformer.reference import activations as ref_act
 from minitransformer.reference import feedforward as ref_ff
 from minitransformer.reference import layernorm as ref_ln
 from minitransformer.reference import linear as ref_linear
-from _nn_helpers import rel_err, to_numpy
+from helpers import relative_error, to_numpy
 
 shapes = st.lists(st.integers(1, 5), min_size=1, max_size=3)
 
@@ -29,13 +29,13 @@ def test_layernorm_matches_numpy_and_torch(shape, features, seed):
     y.backward(grad_y)
     expected, cache = ref_ln.layernorm_forward(to_numpy(x), to_numpy(norm.weight), to_numpy(norm.bias))
     grad_x, grad_w, grad_b = ref_ln.layernorm_backward(to_numpy(grad_y), cache)
-    assert rel_err(y, expected) < 1e-12
-    assert rel_err(x.grad, grad_x) < 1e-9
-    assert rel_err(norm.weight.grad, grad_w) < 1e-10 and rel_err(norm.bias.grad, grad_b) < 1e-10
+    assert relative_error(y, expected) < 1e-12
+    assert relative_error(x.grad, grad_x) < 1e-9
+    assert relative_error(norm.weight.grad, grad_w) < 1e-10 and relative_error(norm.bias.grad, grad_b) < 1e-10
 
     theirs = torch.nn.LayerNorm(features)
     theirs.load_state_dict(norm.float().state_dict())
-    assert rel_err(norm(x.float()), theirs(x.float())) < 1e-5
+    assert relative_error(norm(x.float()), theirs(x.float())) < 1e-5
 
 
 @given(shape=shapes, approximate=st.sampled_from(["none", "tanh"]), seed=st.integers(0, 2**16))
@@ -43,9 +43,10 @@ def test_gelu_matches_numpy_and_torch(shape, approximate, seed):
     x = torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64, requires_grad=True)
     y = mnn.gelu(x, approximate)
     y.backward(torch.ones_like(y))
-    assert rel_err(y, ref_act.gelu(to_numpy(x), approximate)) < 1e-12
-    assert rel_err(x.grad, ref_act.gelu_backward(to_numpy(x), np.ones(x.shape), approximate)) < 1e-12
-    assert rel_err(mnn.GELU(approximate)(x.float()), torch.nn.functional.gelu(x.float(), approximate=approximate)) < 1e-6
+    assert relative_error(y, ref_act.gelu(to_numpy(x), approximate)) < 1e-12
+    assert relative_error(x.grad, ref_act.gelu_backward(to_numpy(x), np.ones(x.shape), approximate)) < 1e-12
+    theirs = torch.nn.functional.gelu(x.float(), approximate=approximate)
+    assert relative_error(mnn.GELU(approximate)(x.float()), theirs) < 1e-6
 
 
 @given(shape=shapes, in_features=st.integers(1, 6), out_features=st.integers(1, 6), seed=st.integers(0, 2**16))
@@ -57,9 +58,11 @@ def test_linear_matches_numpy_and_torch(shape, in_features, out_features, seed):
     grad_y = torch.randn_like(y)
     y.backward(grad_y)
     grad_x, grad_w, grad_b = ref_linear.linear_backward(to_numpy(x), to_numpy(layer.weight), to_numpy(grad_y))
-    assert rel_err(y, ref_linear.linear_forward(to_numpy(x), to_numpy(layer.weight), to_numpy(layer.bias))) < 1e-12
-    assert max(rel_err(x.grad, grad_x), rel_err(layer.weight.grad, grad_w), rel_err(layer.bias.grad, grad_b)) < 1e-12
-    assert rel_err(y, torch.nn.functional.linear(x, layer.weight, layer.bias)) < 1e-12
+    expected = ref_linear.linear_forward(to_numpy(x), to_numpy(layer.weight), to_numpy(layer.bias))
+    assert relative_error(y, expected) < 1e-12
+    assert max(relative_error(x.grad, grad_x), relative_error(layer.weight.grad, grad_w),
+               relative_error(layer.bias.grad, grad_b)) < 1e-12
+    assert relative_error(y, torch.nn.functional.linear(x, layer.weight, layer.bias)) < 1e-12
 
 
 @given(activation=st.sampled_from(["gelu", "gelu_tanh", "relu"]), tokens=st.integers(1, 6), seed=st.integers(0, 99))
@@ -73,9 +76,9 @@ def test_feedforward_matches_numpy(activation, tokens, seed):
     weights = [to_numpy(t) for t in (ff.linear1.weight, ff.linear1.bias, ff.linear2.weight, ff.linear2.bias)]
     expected, cache = ref_ff.feedforward_forward(to_numpy(x), *weights, activation=activation)
     grads = ref_ff.feedforward_backward(to_numpy(grad_y), cache)
-    assert rel_err(y, expected) < 1e-12
+    assert relative_error(y, expected) < 1e-12
     actual = (x.grad, ff.linear1.weight.grad, ff.linear1.bias.grad, ff.linear2.weight.grad, ff.linear2.bias.grad)
-    assert max(rel_err(a, e) for a, e in zip(actual, grads)) < 1e-10
+    assert max(relative_error(a, e) for a, e in zip(actual, grads)) < 1e-10
 
 
 def test_gradcheck_float64():

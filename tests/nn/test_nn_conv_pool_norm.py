@@ -11,7 +11,7 @@ from minitransformer import nn as mnn
 from minitransformer.reference import batchnorm as ref_bn
 from minitransformer.reference import conv as ref_conv
 from minitransformer.reference import pooling as ref_pool
-from _nn_helpers import rel_err, to_numpy
+from helpers import relative_error, to_numpy
 
 
 @st.composite
@@ -40,9 +40,10 @@ def test_conv2d_matches_numpy_and_torch(case):
     args = (stride, padding, dilation, groups)
     expected = ref_conv.conv2d_forward(to_numpy(x), to_numpy(conv.weight), to_numpy(conv.bias), *args)
     grad_x, grad_w, grad_b = ref_conv.conv2d_backward(to_numpy(x), to_numpy(conv.weight), to_numpy(grad), *args)
-    assert rel_err(y, expected) < 1e-12
-    assert max(rel_err(x.grad, grad_x), rel_err(conv.weight.grad, grad_w), rel_err(conv.bias.grad, grad_b)) < 1e-12
-    assert rel_err(y, F.conv2d(x, conv.weight, conv.bias, *args)) < 1e-12
+    assert relative_error(y, expected) < 1e-12
+    assert max(relative_error(x.grad, grad_x), relative_error(conv.weight.grad, grad_w),
+               relative_error(conv.bias.grad, grad_b)) < 1e-12
+    assert relative_error(y, F.conv2d(x, conv.weight, conv.bias, *args)) < 1e-12
 
 
 @given(kernel=st.integers(1, 3), stride=st.integers(1, 3), padding=st.integers(0, 1), dilation=st.integers(1, 2),
@@ -55,9 +56,9 @@ def test_max_pool_matches_numpy_and_torch(kernel, stride, padding, dilation, siz
     grad = torch.randn_like(y)
     y.backward(grad)
     geometry = ((kernel, kernel), (stride, stride), (padding, padding), (dilation, dilation))
-    assert rel_err(y, ref_pool.max_pool2d_forward(to_numpy(x), *geometry)) < 1e-12
-    assert rel_err(x.grad, ref_pool.max_pool2d_backward(to_numpy(x), to_numpy(grad), *geometry)) < 1e-12
-    assert rel_err(y, F.max_pool2d(x, kernel, stride, padding, dilation)) < 1e-12
+    assert relative_error(y, ref_pool.max_pool2d_forward(to_numpy(x), *geometry)) < 1e-12
+    assert relative_error(x.grad, ref_pool.max_pool2d_backward(to_numpy(x), to_numpy(grad), *geometry)) < 1e-12
+    assert relative_error(y, F.max_pool2d(x, kernel, stride, padding, dilation)) < 1e-12
 
 
 @given(kernel=st.integers(1, 3), stride=st.integers(1, 3), padding=st.integers(0, 1), size=st.integers(3, 8),
@@ -70,9 +71,9 @@ def test_avg_pool_matches_numpy_and_torch(kernel, stride, padding, size, seed):
     grad = torch.randn_like(y)
     y.backward(grad)
     geometry = ((kernel, kernel), (stride, stride), (padding, padding))
-    assert rel_err(y, ref_pool.avg_pool2d_forward(to_numpy(x), *geometry)) < 1e-12
-    assert rel_err(x.grad, ref_pool.avg_pool2d_backward(to_numpy(x), to_numpy(grad), *geometry)) < 1e-12
-    assert rel_err(y, F.avg_pool2d(x, kernel, stride, padding)) < 1e-12
+    assert relative_error(y, ref_pool.avg_pool2d_forward(to_numpy(x), *geometry)) < 1e-12
+    assert relative_error(x.grad, ref_pool.avg_pool2d_backward(to_numpy(x), to_numpy(grad), *geometry)) < 1e-12
+    assert relative_error(y, F.avg_pool2d(x, kernel, stride, padding)) < 1e-12
 
 
 @given(batch=st.integers(1, 4), channels=st.integers(1, 4), size=st.integers(1, 4), seed=st.integers(0, 999))
@@ -88,21 +89,21 @@ def test_batchnorm_matches_numpy_and_torch(batch, channels, size, seed):
     x = torch.randn(batch, channels, size, size, dtype=torch.float64, requires_grad=True)
     for _ in range(2):  # training steps update the running statistics
         ours, expected = mine(x), theirs(x)
-    assert rel_err(ours, expected) < 1e-12
-    assert rel_err(mine.running_mean, theirs.running_mean) < 1e-12
-    assert rel_err(mine.running_var, theirs.running_var) < 1e-12
+    assert relative_error(ours, expected) < 1e-12
+    assert relative_error(mine.running_mean, theirs.running_mean) < 1e-12
+    assert relative_error(mine.running_var, theirs.running_var) < 1e-12
     grad = torch.randn_like(ours)
-    assert rel_err(torch.autograd.grad(ours, x, grad)[0], torch.autograd.grad(expected, x, grad)[0]) < 1e-8
+    assert relative_error(torch.autograd.grad(ours, x, grad)[0], torch.autograd.grad(expected, x, grad)[0]) < 1e-8
     mine.eval(), theirs.eval()
-    assert rel_err(mine(x), theirs(x)) < 1e-12
+    assert relative_error(mine(x), theirs(x)) < 1e-12
 
     x64 = x.detach().double().requires_grad_()
     y = mnn.BatchNorm2d(channels).double()(x64)
     y.backward(grad)
     expected64, cache, _ = ref_bn.batchnorm2d_forward(to_numpy(x64), torch.ones(channels).numpy(),
                                                       torch.zeros(channels).numpy())
-    assert rel_err(y, expected64) < 1e-10
-    assert rel_err(x64.grad, ref_bn.batchnorm2d_backward(to_numpy(grad), cache)[0]) < 1e-8
+    assert relative_error(y, expected64) < 1e-10
+    assert relative_error(x64.grad, ref_bn.batchnorm2d_backward(to_numpy(grad), cache)[0]) < 1e-8
 
 
 def test_gradcheck_float64():

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from minitransformer import nn as mnn
 from minitransformer.reference import losses as ref
-from _nn_helpers import rel_err, to_numpy
+from helpers import relative_error, to_numpy
 
 
 @given(rows=st.integers(1, 8), classes=st.integers(1, 6), smoothing=st.sampled_from([0.0, 0.1, 0.5]),
@@ -24,17 +24,17 @@ def test_cross_entropy_matches_numpy_and_torch(rows, classes, smoothing, ignore_
     loss = mnn.cross_entropy(logits, targets, label_smoothing=smoothing, reduction=reduction)
     loss.backward()
     arrays = (to_numpy(logits), targets.numpy())
-    assert rel_err(loss, ref.cross_entropy(*arrays, label_smoothing=smoothing, reduction=reduction)) < 1e-12
-    assert rel_err(logits.grad, ref.cross_entropy_backward(*arrays, label_smoothing=smoothing,
-                                                           reduction=reduction)) < 1e-12
+    assert relative_error(loss, ref.cross_entropy(*arrays, label_smoothing=smoothing, reduction=reduction)) < 1e-12
+    assert relative_error(logits.grad, ref.cross_entropy_backward(*arrays, label_smoothing=smoothing,
+                                                                  reduction=reduction)) < 1e-12
     expected = F.cross_entropy(logits, targets, label_smoothing=smoothing, reduction=reduction)
-    assert rel_err(loss, expected) < 1e-12
+    assert relative_error(loss, expected) < 1e-12
 
 
 def test_cross_entropy_class_dim_last_for_sequences_and_all_ignored():
     torch.manual_seed(0)
     logits, targets = torch.randn(2, 5, 7), torch.randint(0, 7, (2, 5))
-    assert rel_err(mnn.cross_entropy(logits, targets), F.cross_entropy(logits.transpose(1, 2), targets)) < 1e-6
+    assert relative_error(mnn.cross_entropy(logits, targets), F.cross_entropy(logits.transpose(1, 2), targets)) < 1e-6
     per_token = mnn.cross_entropy(logits, targets, reduction="none")
     assert per_token.shape == (2, 5)
     nothing = mnn.cross_entropy(logits.requires_grad_(), torch.full((2, 5), -100))
@@ -60,10 +60,10 @@ def test_bce_with_logits_matches_numpy_and_torch(shape, scale, use_pos_weight, s
     loss = mnn.binary_cross_entropy_with_logits(logits, targets, pos_weight)
     loss.backward()
     weight = 2.5 if use_pos_weight else 1.0
-    assert rel_err(loss, ref.binary_cross_entropy_with_logits(to_numpy(logits), to_numpy(targets), weight)) < 1e-12
-    assert rel_err(logits.grad, ref.binary_cross_entropy_with_logits_backward(to_numpy(logits), to_numpy(targets),
-                                                                              weight)) < 1e-12
-    assert rel_err(loss, F.binary_cross_entropy_with_logits(logits, targets, pos_weight=pos_weight)) < 1e-12
+    arrays = (to_numpy(logits), to_numpy(targets), weight)
+    assert relative_error(loss, ref.binary_cross_entropy_with_logits(*arrays)) < 1e-12
+    assert relative_error(logits.grad, ref.binary_cross_entropy_with_logits_backward(*arrays)) < 1e-12
+    assert relative_error(loss, F.binary_cross_entropy_with_logits(logits, targets, pos_weight=pos_weight)) < 1e-12
 
 
 def test_gradcheck_float64():

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from minitransformer import nn as mnn
 from minitransformer.nn.positional import apply_rotary, rotary_angles
 from minitransformer.reference import positional as ref
-from _nn_helpers import rel_err, to_numpy
+from helpers import relative_error, to_numpy
 
 even_dims = st.integers(1, 16).map(lambda half: 2 * half)
 
@@ -24,7 +24,7 @@ def test_sinusoidal_table_is_the_formula_and_bounded(length, d_model):
     assert math.isclose(table[pos, 2 * i].item(), math.sin(pos / 10000 ** (2 * i / d_model)), abs_tol=1e-6)
     assert math.isclose(table[pos, 2 * i + 1].item(), math.cos(pos / 10000 ** (2 * i / d_model)), abs_tol=1e-6)
     assert table.abs().max() <= 1.0
-    assert rel_err(table, ref.sinusoidal_table(length, d_model)) < 1e-6
+    assert relative_error(table, ref.sinusoidal_table(length, d_model)) < 1e-6
 
 
 @given(offset=st.integers(0, 50), d_model=even_dims)
@@ -61,8 +61,8 @@ def test_rope_matches_numpy_forward_and_backward(length, head_dim, offset, seed)
     grad = torch.randn_like(y)
     y.backward(grad)
     positions = np.arange(offset, offset + length)
-    assert rel_err(y, ref.rotary_forward(to_numpy(x), positions)) < 1e-12
-    assert rel_err(x.grad, ref.rotary_backward(to_numpy(grad), positions)) < 1e-12
+    assert relative_error(y, ref.rotary_forward(to_numpy(x), positions)) < 1e-12
+    assert relative_error(x.grad, ref.rotary_backward(to_numpy(grad), positions)) < 1e-12
 
 
 def test_learned_positional_embedding_adds_rows_and_learns():

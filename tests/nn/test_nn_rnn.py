@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from minitransformer import nn as mnn
 from minitransformer.reference import rnn as ref_rnn
-from _nn_helpers import rel_err, to_numpy
+from helpers import relative_error, to_numpy
 
 
 def _layers(module):
@@ -28,14 +28,14 @@ def test_lstm_matches_numpy_and_torch(num_layers, steps, hidden, batch_first, se
     state = (torch.randn(num_layers, 2, hidden), torch.randn(num_layers, 2, hidden))
     ours, (h_n, c_n) = mine(x, state)
     expected, (h_ref, c_ref) = theirs(x, state)
-    assert max(rel_err(ours, expected), rel_err(h_n, h_ref), rel_err(c_n, c_ref)) < 1e-5
+    assert max(relative_error(ours, expected), relative_error(h_n, h_ref), relative_error(c_n, c_ref)) < 1e-5
     grad = torch.randn_like(ours)
-    assert rel_err(torch.autograd.grad(ours, x, grad)[0], torch.autograd.grad(expected, x, grad)[0]) < 1e-5
+    assert relative_error(torch.autograd.grad(ours, x, grad)[0], torch.autograd.grad(expected, x, grad)[0]) < 1e-5
 
     x_batch_first = to_numpy(x) if batch_first else to_numpy(x).transpose(1, 0, 2)
     outputs, h_np, c_np = ref_rnn.lstm_forward(x_batch_first, _layers(mine), (to_numpy(state[0]), to_numpy(state[1])))
-    assert rel_err(ours if batch_first else ours.transpose(0, 1), outputs) < 1e-6
-    assert max(rel_err(h_n, h_np), rel_err(c_n, c_np)) < 1e-6
+    assert relative_error(ours if batch_first else ours.transpose(0, 1), outputs) < 1e-6
+    assert max(relative_error(h_n, h_np), relative_error(c_n, c_np)) < 1e-6
 
 
 @given(num_layers=st.integers(1, 2), steps=st.integers(1, 6), nonlinearity=st.sampled_from(["tanh", "relu"]),
@@ -48,7 +48,7 @@ def test_rnn_matches_torch(num_layers, steps, nonlinearity, seed):
     x = torch.randn(2, steps, 3)
     ours, h_n = mine(x)
     expected, h_ref = theirs(x)
-    assert rel_err(ours, expected) < 1e-5 and rel_err(h_n, h_ref) < 1e-5
+    assert relative_error(ours, expected) < 1e-5 and relative_error(h_n, h_ref) < 1e-5
 
 
 @given(steps=st.integers(1, 6), seed=st.integers(0, 999))
@@ -62,10 +62,11 @@ def test_rnn_matches_numpy_forward_and_backprop_through_time(steps, seed):
     layer = _layers(rnn)[0]
     outputs, _ = ref_rnn.rnn_forward(to_numpy(x), [layer])
     grad_x, grad_w_ih, grad_w_hh, grad_b = ref_rnn.rnn_backward(to_numpy(x), layer, outputs, to_numpy(grad))
-    assert rel_err(out, outputs) < 1e-12
-    assert rel_err(x.grad, grad_x) < 1e-10
-    assert rel_err(rnn.weight_ih_l0.grad, grad_w_ih) < 1e-10 and rel_err(rnn.weight_hh_l0.grad, grad_w_hh) < 1e-10
-    assert rel_err(rnn.bias_ih_l0.grad, grad_b) < 1e-10 and rel_err(rnn.bias_hh_l0.grad, grad_b) < 1e-10
+    assert relative_error(out, outputs) < 1e-12
+    assert relative_error(x.grad, grad_x) < 1e-10
+    assert relative_error(rnn.weight_ih_l0.grad, grad_w_ih) < 1e-10
+    assert relative_error(rnn.weight_hh_l0.grad, grad_w_hh) < 1e-10
+    assert relative_error(rnn.bias_ih_l0.grad, grad_b) < 1e-10 and relative_error(rnn.bias_hh_l0.grad, grad_b) < 1e-10
 
 
 @given(num_layers=st.integers(1, 2), steps=st.integers(1, 5), seed=st.integers(0, 999))
@@ -77,11 +78,11 @@ def test_lstm_backward_matches_numpy_bptt(num_layers, steps, seed):
     grad = torch.randn_like(out)
     out.backward(grad)
     grad_x, layer_grads = ref_rnn.lstm_backward(to_numpy(x), _layers(lstm), to_numpy(grad))
-    assert rel_err(x.grad, grad_x) < 1e-10
+    assert relative_error(x.grad, grad_x) < 1e-10
     for k, (grad_w_ih, grad_w_hh, grad_b) in enumerate(layer_grads):
-        assert rel_err(getattr(lstm, f"weight_ih_l{k}").grad, grad_w_ih) < 1e-10
-        assert rel_err(getattr(lstm, f"weight_hh_l{k}").grad, grad_w_hh) < 1e-10
-        assert rel_err(getattr(lstm, f"bias_ih_l{k}").grad, grad_b) < 1e-10
+        assert relative_error(getattr(lstm, f"weight_ih_l{k}").grad, grad_w_ih) < 1e-10
+        assert relative_error(getattr(lstm, f"weight_hh_l{k}").grad, grad_w_hh) < 1e-10
+        assert relative_error(getattr(lstm, f"bias_ih_l{k}").grad, grad_b) < 1e-10
 
 
 def test_cells_match_torch_cells():
@@ -91,8 +92,8 @@ def test_cells_match_torch_cells():
     rnn, torch_rnn = mnn.RNNCell(3, 4), torch.nn.RNNCell(3, 4)
     torch_rnn.load_state_dict(rnn.state_dict())
     x, h, c = torch.randn(2, 3), torch.randn(2, 4), torch.randn(2, 4)
-    assert all(rel_err(a, b) < 1e-6 for a, b in zip(lstm(x, (h, c)), torch_lstm(x, (h, c))))
-    assert rel_err(rnn(x, h), torch_rnn(x, h)) < 1e-6
+    assert all(relative_error(a, b) < 1e-6 for a, b in zip(lstm(x, (h, c)), torch_lstm(x, (h, c))))
+    assert relative_error(rnn(x, h), torch_rnn(x, h)) < 1e-6
 
 
 def test_gradcheck_float64():

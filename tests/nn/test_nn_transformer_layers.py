@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from minitransformer import nn as mnn
 from minitransformer.reference.decoder_layer import decoder_layer_forward
 from minitransformer.reference.encoder_layer import encoder_layer_forward
-from _nn_helpers import mha_params, rel_err, to_numpy
+from _nn_helpers import mha_params
+from helpers import relative_error, to_numpy
 
 
 @given(norm_first=st.booleans(), activation=st.sampled_from(["relu", "gelu"]), length=st.integers(1, 6),
@@ -26,11 +27,11 @@ def test_encoder_layer_matches_torch(norm_first, activation, length, causal, see
     mask = torch.ones(length, length, dtype=torch.bool).triu(1) if causal else None
     expected = theirs(x, src_mask=mask, src_key_padding_mask=padding, is_causal=causal)
     ours = mine(x, key_padding_mask=padding, is_causal=causal)
-    assert rel_err(ours, expected) < 1e-5
+    assert relative_error(ours, expected) < 1e-5
     grad = torch.randn_like(ours)
     ours_grad = torch.autograd.grad(ours, (x, mine.feed_forward.linear1.weight), grad)
     their_grad = torch.autograd.grad(expected, (x, theirs.linear1.weight), grad)
-    assert rel_err(ours_grad[0], their_grad[0]) < 1e-5 and rel_err(ours_grad[1], their_grad[1]) < 1e-5
+    assert relative_error(ours_grad[0], their_grad[0]) < 1e-5 and relative_error(ours_grad[1], their_grad[1]) < 1e-5
 
 
 @given(norm_first=st.booleans(), n_target=st.integers(1, 5), n_source=st.integers(1, 5), seed=st.integers(0, 2**16))
@@ -45,11 +46,11 @@ def test_decoder_layer_matches_torch(norm_first, n_target, n_source, seed):
     causal_mask = torch.nn.Transformer.generate_square_subsequent_mask(n_target)
     expected = theirs(tgt, memory, tgt_mask=causal_mask, memory_key_padding_mask=memory_padding, tgt_is_causal=True)
     ours = mine(tgt, memory, memory_key_padding_mask=memory_padding)
-    assert rel_err(ours, expected) < 1e-5
+    assert relative_error(ours, expected) < 1e-5
     grad = torch.randn_like(ours)
     ours_grad = torch.autograd.grad(ours, (tgt, memory), grad)
     their_grad = torch.autograd.grad(expected, (tgt, memory), grad)
-    assert rel_err(ours_grad[0], their_grad[0]) < 1e-5 and rel_err(ours_grad[1], their_grad[1]) < 1e-5
+    assert relative_error(ours_grad[0], their_grad[0]) < 1e-5 and relative_error(ours_grad[1], their_grad[1]) < 1e-5
 
 
 @pytest.mark.parametrize("norm_first", [False, True])
@@ -69,8 +70,8 @@ def test_encoder_layer_matches_numpy_forward_and_backward(norm_first):
     y = layer(x, key_padding_mask=padding)
     grad = torch.randn_like(y)
     y.backward(grad)
-    assert rel_err(y, expected) < 1e-12
-    assert rel_err(x.grad, backward(to_numpy(grad))) < 1e-10
+    assert relative_error(y, expected) < 1e-12
+    assert relative_error(x.grad, backward(to_numpy(grad))) < 1e-10
 
 
 @pytest.mark.parametrize("norm_first", [False, True])
@@ -93,8 +94,8 @@ def test_decoder_layer_matches_numpy_forward_and_backward(norm_first):
     grad = torch.randn_like(y)
     y.backward(grad)
     grad_tgt, grad_memory = backward(to_numpy(grad))
-    assert rel_err(y, expected) < 1e-12
-    assert rel_err(tgt.grad, grad_tgt) < 1e-10 and rel_err(memory.grad, grad_memory) < 1e-10
+    assert relative_error(y, expected) < 1e-12
+    assert relative_error(tgt.grad, grad_tgt) < 1e-10 and relative_error(memory.grad, grad_memory) < 1e-10
 
 
 def test_gradcheck_float64():

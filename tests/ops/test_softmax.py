@@ -12,15 +12,10 @@ from hypothesis import strategies as st
 import minitransformer.ops as ops
 from minitransformer.nn.softmax import softmax as eager_softmax
 from minitransformer.reference import softmax as ref
+from helpers import TOLERANCE, relative_error
 
 # Sides include 1, primes and non-multiples of 8/32/128/1024 (SIMD width, warp, block, tile sizes).
 SIDES = [1, 2, 3, 7, 8, 31, 33, 127, 129, 257, 1000, 1025]
-
-
-def relative_error(actual, expected):
-    actual = np.asarray(actual, dtype=np.float64)
-    denominator = max(np.linalg.norm(expected), 1e-30)
-    return np.linalg.norm(actual - expected) / denominator
 
 
 @st.composite
@@ -49,7 +44,7 @@ def test_matches_numpy_reference(implementation, case):
     y = IMPLEMENTATIONS[implementation](torch.tensor(x, dtype=torch.float32), dim)
     expected = ref.softmax(x.astype(np.float32), dim)  # the same float32-rounded inputs
     assert y.dtype == torch.float32 and y.shape == x.shape
-    assert relative_error(y.numpy(), expected) <= 1e-5
+    assert relative_error(y.numpy(), expected) <= TOLERANCE[torch.float32]
 
 
 @given(case=softmax_inputs())
@@ -80,7 +75,7 @@ def test_backward_matches_numpy_reference(implementation, case, seed):
     # y * (g - sum(y g)) cancels when g is nearly constant over a row: bound the error by the size of
     # the terms that cancel, not by the (possibly tiny) result.
     terms = y32 * (np.abs(g32) + np.abs(np.sum(y32 * g32, axis=dim, keepdims=True)))
-    assert np.linalg.norm(xt.grad.numpy() - expected) <= 1e-5 * max(np.linalg.norm(terms), 1e-30)
+    assert np.linalg.norm(xt.grad.numpy() - expected) <= TOLERANCE[torch.float32] * max(np.linalg.norm(terms), 1e-30)
 
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
@@ -186,7 +181,7 @@ def test_kernel_versions_lists_the_ladder():
 def test_cuda_matches_numpy_reference(version, case):
     x, dim = case
     y = ops.softmax(torch.tensor(x, dtype=torch.float32, device="cuda"), dim, version=version)
-    assert relative_error(y.cpu().numpy(), ref.softmax(x.astype(np.float32), dim)) <= 1e-5
+    assert relative_error(y.cpu().numpy(), ref.softmax(x.astype(np.float32), dim)) <= TOLERANCE[torch.float32]
 
 
 @pytest.mark.cuda
@@ -196,6 +191,6 @@ def test_cuda_backward_and_opcheck():
     grad_y = torch.randn_like(y)
     y.backward(grad_y)
     expected = ref.softmax_backward(y.detach().cpu().numpy(), grad_y.cpu().numpy())
-    assert relative_error(x.grad.cpu().numpy(), expected) <= 1e-5
+    assert relative_error(x.grad.cpu().numpy(), expected) <= TOLERANCE[torch.float32]
     torch.library.opcheck(torch.ops.minitransformer.softmax.default, (x, -1))
     torch.library.opcheck(torch.ops.minitransformer.softmax_kernel.default, (x.detach(), -1, 2))

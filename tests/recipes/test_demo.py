@@ -16,9 +16,11 @@ def test_bootstrap_gain_is_the_mean_difference_with_a_covering_interval():
     assert same == (0.0, 0.0, 0.0)
 
 
-@pytest.mark.parametrize("low, high, words", [(1.0, 5.0, "pays"), (-5.0, -1.0, "costs"), (-1.0, 2.0, "noise")])
-def test_verdict_follows_the_interval(low, high, words):
-    assert words in demo.verdict(low, high)
+@pytest.mark.parametrize("low, high, other, words", [
+    (1.0, 5.0, "scratch", "pays"), (-5.0, -1.0, "scratch", "costs"), (-1.0, 2.0, "scratch", "noise"),
+    (1.0, 5.0, "tfidf", "is ahead"), (-5.0, -1.0, "tfidf", "is behind"), (-1.0, 2.0, "tfidf", "noise")])
+def test_verdict_follows_the_interval(low, high, other, words):
+    assert words in demo.verdict(low, high, other)
 
 
 def test_table_speaks_plainly():
@@ -27,4 +29,5 @@ def test_table_speaks_plainly():
     correct = {arm: rng.random((2, 500)) < p for arm, p in zip(demo.ARMS, (0.8, 0.6, 0.8))}
     text = demo.comparison_table(records, correct)
     assert "with 500 labels" in text and "71.0%" in text and "pre-training pays" in text
+    assert "costs" not in text.split("tfidf")[-1]  # TF-IDF is another model, not "no pre-training"
     assert "NOT" not in text and "goal" not in text.lower()

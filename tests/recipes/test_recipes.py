@@ -6,7 +6,7 @@ import torch
 
 from minitransformer.models.bert import BertConfig, BertModel
 from minitransformer.recipes.finetuning import FinetuneRecipe, run_finetuning
-from minitransformer.recipes.pretraining import DEFAULT_RECIPE, RECIPES, PretrainRecipe, recipe
+from minitransformer.recipes.pretraining import DEFAULT_RECIPE, RECIPES, PretrainRecipe, build_model, recipe
 from minitransformer.recipes.tfidf import run_tfidf
 
 
@@ -21,6 +21,21 @@ def test_recipes_are_named_and_overridable():
         recipe("reviews-bert", colour="red")
     with pytest.raises(ValueError, match="model must be one of"):
         PretrainRecipe(model="t5")
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_pretraining_seed_draws_the_initial_weights(name):
+    small = {"d_model": 16, "n_layers": 1, "n_heads": 2, "d_ff": 32, "max_len": 16}
+
+    def weights(seed, global_seed=7):
+        torch.manual_seed(global_seed)  # whatever the global generator holds, the recipe's seed decides
+        return torch.cat([p.detach().flatten() for p in build_model(recipe(name, seed=seed, **small), 50).parameters()])
+
+    assert torch.equal(weights(0), weights(0, global_seed=8))
+    assert not torch.allclose(weights(0), weights(1))
+    assert recipe(name).positions == "rotary" and recipe(name, positions="learned").positions == "learned"
+    with pytest.raises(ValueError, match="positions must be one of"):
+        recipe(name, positions="alibi")
 
 
 def test_finetune_steps_follow_epochs_within_bounds():
