@@ -20,7 +20,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine_info, markdown_table, write_results  # noqa: E402
 
-from minitransformer.data.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer  # noqa: E402
+from minitransformer.data.text.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer  # noqa: E402
 from minitransformer.recipes.corpus import corpus_sha256, review_corpus  # noqa: E402
 from minitransformer.recipes.pretraining import (build_model, git_commit, make_batches, make_evaluator,  # noqa: E402
                                                  recipe, split_stream, token_stream)

@@ -33,7 +33,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from minitransformer.data.images import DatasetMissingError, load_image_set  # noqa: E402
+from minitransformer.data.images.sets import DatasetMissingError, load_image_set  # noqa: E402
 from minitransformer.models.cnn import CNNConfig  # noqa: E402
 from minitransformer.train.loop import TrainConfig  # noqa: E402
 from minitransformer.train.vision import (DEFAULT_LR, FEATURES_LR_FACTOR, STRATEGIES, evaluate,  # noqa: E402

@@ -1,6 +1,6 @@
 """Our word2vec vs gensim's Word2Vec on the Shakespeare corpus: quality and training speed, 3 seeds.
 
-Both train on the same token lists (minitransformer.data.corpus) with the same hyper-parameters (dim,
+Both train on the same token lists (minitransformer.data.text.words) with the same hyper-parameters (dim,
 window, negative, epochs, min_count, sample, alpha, min_alpha) and the same number of worker threads,
 and both are scored by the same code (minitransformer.eval): analogy accuracy on gensim's
 questions-words.txt (in-vocabulary questions; coverage reported) and Spearman's rho on WordSim-353.
@@ -32,8 +32,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 from gensim.models import Word2Vec  # noqa: E402
 
-from minitransformer.data.corpus import corpus_sentences, shakespeare_texts  # noqa: E402
-from minitransformer.data.word2vec_vectors import WordVectors  # noqa: E402
+from minitransformer.data.text.corpus import shakespeare_texts  # noqa: E402
+from minitransformer.data.text.words import corpus_sentences  # noqa: E402
+from minitransformer.data.word2vec.vectors import WordVectors  # noqa: E402
 from minitransformer.eval.analogy import analogy_accuracy  # noqa: E402
 from minitransformer.eval.datasets import load_analogies, load_word_pairs  # noqa: E402
 from minitransformer.eval.wordsim import wordsim_spearman  # noqa: E402

@@ -24,6 +24,8 @@ ARCHITECTURE = ROOT / "docs" / "architecture.md"
 RANK = {"cli": 7, "commands": 6, "recipes": 5, "train": 4, "models": 3, "nn": 2, "optim": 2, "ops": 1,
         "_C": 0, "_C_cuda": 0, "data": 0, "metrics": 0, "eval": 0, "reference": 0, "__init__": 0}
 EXTENSION = {"_C", "_C_cuda"}
+# Inside data, what each subpackage may import besides itself (docs/architecture.md, "The import arrows").
+DATA_BASES = {"text": set(), "pretraining": {"text"}, "labelled": {"text"}, "word2vec": set(), "images": set()}
 MODULE_NAME = re.compile(r"minitransformer(\.[A-Za-z_]\w*)+")
 
 
@@ -95,6 +97,19 @@ def test_every_part_has_a_rank():
 def test_imports_point_down(path):
     broken = upward_imports(part_of(module_name(path)), module_imports(path))
     assert not broken, "\n".join(f"{path.relative_to(ROOT)}:{line}: {why}" for line, why in broken)
+
+
+def test_data_subpackages_import_only_what_they_build_on():
+    subpackages = {path.name for path in (PACKAGE / "data").iterdir() if (path / "__init__.py").is_file()}
+    assert subpackages == DATA_BASES.keys()
+    assert not [path for path in (PACKAGE / "data").glob("*.py") if path.name != "__init__.py"], \
+        "every data module belongs to a subpackage"
+    for sub, bases in DATA_BASES.items():
+        for path in sorted((PACKAGE / "data" / sub).rglob("*.py")):
+            for line, module in module_imports(path):
+                names = module.split(".")
+                if names[:2] == ["minitransformer", "data"] and names[2:3] != [sub]:
+                    assert names[2:3] and names[2] in bases, f"{path.relative_to(ROOT)}:{line} imports {module}"
 
 
 def test_reference_imports_numpy_and_the_standard_library_only():

@@ -9,7 +9,7 @@ or the test part of its file(s), which must not have changed), or its prediction
 import argparse
 
 from minitransformer.commands.finetune import file_fingerprints, labelled_parts, print_report
-from minitransformer.data.labelled_batches import encode_texts
+from minitransformer.data.labelled.batches import encode_texts
 from minitransformer.train.finetune import evaluate_classifier, load_classifier, predict
 
 

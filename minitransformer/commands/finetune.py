@@ -13,7 +13,7 @@ BERT, a BERT checkpoint of yours, or from scratch, and report its test metrics.
 A task's split is fixed (recipes/corpus.py). A file is split with --split-seed into 70% train, 10%
 validation, 20% test; with --test-file, validation is 10% of the training file and test is the whole test
 file. --labels draws a stratified budget from the training part. Formats of the files:
-data/labelled_files.py. Writes OUT/checkpoint.safetensors (for `minitransformer predict` and `evaluate`),
+data/labelled/files.py. Writes OUT/checkpoint.safetensors (for `minitransformer predict` and `evaluate`),
 OUT/metrics.json (the run's record and the test report) and OUT/split.json.
 """
 
@@ -25,11 +25,10 @@ from pathlib import Path
 
 import torch
 
-from minitransformer.data.labelled import held_out_split
-from minitransformer.data.labelled_batches import encode_texts
-from minitransformer.data.labelled_files import read_labelled_file
-from minitransformer.data.splits import three_way_split
-from minitransformer.data.tokenizer import WordPieceTokenizer
+from minitransformer.data.labelled.batches import encode_texts
+from minitransformer.data.labelled.files import read_labelled_file
+from minitransformer.data.labelled.splits import held_out_split, three_way_split
+from minitransformer.data.text.tokenizer import WordPieceTokenizer
 from minitransformer.models.bert import BertConfig, BertModel
 from minitransformer.recipes.corpus import TASKS, task_data
 from minitransformer.recipes.finetuning import FinetuneRecipe, run_finetuning
@@ -181,7 +180,7 @@ def register(subparsers):
     data_options = parser.add_argument_group("data: a task, or your file(s)")
     sources = data_options.add_mutually_exclusive_group()
     sources.add_argument("--task", choices=sorted(TASKS), help=f"a task of the experiment (default {DEFAULT_TASK})")
-    sources.add_argument("--train-file", help="labelled examples, .csv or .jsonl (see data/labelled_files.py)")
+    sources.add_argument("--train-file", help="labelled examples, .csv or .jsonl (see data/labelled/files.py)")
     data_options.add_argument("--test-file", help="the test examples, same format (default: 20%% of --train-file)")
     data_options.add_argument("--text-column", default="text", help="column or field of the texts (default text)")
     data_options.add_argument("--label-column", default="label", help="column or field of the labels (default label)")

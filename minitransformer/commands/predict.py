@@ -16,9 +16,9 @@ import sys
 
 import torch
 
-from minitransformer.data.labelled_batches import encode_texts
-from minitransformer.data.labelled_files import read_utf8
-from minitransformer.data.padding import trim_padding
+from minitransformer.data.labelled.batches import encode_texts
+from minitransformer.data.text.corpus import read_utf8
+from minitransformer.data.text.padding import trim_padding
 from minitransformer.train.finetune import load_classifier
 
 

@@ -13,7 +13,7 @@ and ``loss_curve.png`` to ``--out`` (pretrain adds ``filters.png``) and print th
 import sys
 from pathlib import Path
 
-from minitransformer.data.images import DATASET_NAMES, DatasetMissingError, load_image_set
+from minitransformer.data.images.sets import DATASET_NAMES, DatasetMissingError, load_image_set
 from minitransformer.models.cnn import CNNConfig
 from minitransformer.train.loop import TrainConfig
 from minitransformer.train.vision import (DEFAULT_LR, STRATEGIES, evaluate, finetune, image_tensors,

@@ -15,8 +15,9 @@ import json
 import sys
 from dataclasses import fields
 
-from minitransformer.data.corpus import corpus_sentences, read_text_files, shakespeare_texts
-from minitransformer.data.word2vec_format import load_word2vec, save_word2vec
+from minitransformer.data.text.corpus import read_text_files, shakespeare_texts
+from minitransformer.data.text.words import corpus_sentences
+from minitransformer.data.word2vec.format import load_word2vec, save_word2vec
 from minitransformer.train.word2vec import Word2VecConfig, save_checkpoint, train_word2vec
 
 _HELP = {"model": "skipgram or cbow", "dim": "vector size", "window": "largest context window",

@@ -27,8 +27,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from minitransformer.data.pretraining_mlm import IGNORE_INDEX
-from minitransformer.data.tokenizer import PAD_ID
+from minitransformer.data.pretraining.mlm import IGNORE_INDEX
+from minitransformer.data.text.tokenizer import PAD_ID
 from minitransformer.nn import GELU, Dropout, Embedding, LayerNorm, Linear, TransformerEncoderLayer
 from minitransformer.nn.backends import resolve_backend
 from minitransformer.nn.losses import cross_entropy
@@ -136,7 +136,7 @@ class BertForPreTraining(nn.Module):
         return self.mlm_logits(hidden), self.nsp_head(self.bert.pool(hidden))
 
     def loss(self, batch):
-        """``(total, {"mlm": ..., "nsp": ...})`` for a batch of ``data.pretraining_nsp.bert_batch``.
+        """``(total, {"mlm": ..., "nsp": ...})`` for a batch of ``data.pretraining.nsp.bert_batch``.
         MLM logits are computed at the masked positions only (the vocabulary projection is the costly part)."""
         hidden = self.bert(batch["input_ids"], batch["segment_ids"], batch["padding_mask"])
         chosen = batch["mlm_labels"] != IGNORE_INDEX  # (B, N)

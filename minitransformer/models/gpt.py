@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from minitransformer.data.tokenizer import CLS_ID, SEP_ID
+from minitransformer.data.text.tokenizer import CLS_ID, SEP_ID
 from minitransformer.models.bert import INIT_STD, position_table
 from minitransformer.nn import Dropout, Embedding, LayerNorm, TransformerEncoderLayer
 from minitransformer.nn.backends import resolve_backend
@@ -75,7 +75,7 @@ class GPT(nn.Module):
         return self.hidden_states(input_ids) @ self.token_embeddings.weight.T  # (B, T, vocab)
 
     def loss(self, batch):
-        """``(loss, {})`` for a batch ``(inputs, targets)`` of ``data.pretraining_causal.causal_lm_batch``."""
+        """``(loss, {})`` for a batch ``(inputs, targets)`` of ``data.pretraining.causal.causal_lm_batch``."""
         inputs, targets = batch
         return cross_entropy(self(inputs), targets), {}
 

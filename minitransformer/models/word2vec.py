@@ -8,7 +8,7 @@ vocabulary by a logistic regression telling the true centre word w from K noise 
     skip-gram, per context word c of the window:  l = -log σ(u_w·v_c) - Σ_k log σ(-u_nk·v_c)
     CBOW, per window, with h = mean of the v_c:    l = -log σ(u_w·h)   - Σ_k log σ(-u_nk·h)
 
-(the K negatives are shared by the context words of a window; see data/word2vec_windows.py).
+(the K negatives are shared by the context words of a window; see data/word2vec/windows.py).
 With s a score and y its label (1 for the centre word, 0 for a negative), dl/ds = σ(s) - y, so
 
     skip-gram:  dl/dv_c = Σ_j (σ(s_cj) - y_j) u_j         dl/du_j = Σ_c (σ(s_cj) - y_j) v_c

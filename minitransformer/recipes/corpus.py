@@ -1,7 +1,7 @@
 """The data of the headline experiment: three labelled tasks with fixed, seeded splits, and the
 unlabelled review text that the tokenizer and pre-training read, with every test text removed.
 
-Tasks (data/labelled.py):
+Tasks (data/labelled/sets.py):
 
     imdb            IMDB reviews (Maas et al. 2011), sentiment, ~230 words each — the headline task
     movie_reviews   VADER movie-review snippets (Hutto & Gilbert 2014), sentiment, one sentence each
@@ -9,16 +9,16 @@ Tasks (data/labelled.py):
 
 Pre-training text: the IMDB reviews of the training and validation parts, Pang & Lee's sentences,
 the VADER snippets and the Rotten Tomatoes snippets and plot summaries — each distinct text once, and
-none whose normalised form (data/splits.py) is the text of a test example of any task. The snippet
+none whose normalised form (data/labelled/splits.py) is the text of a test example of any task. The snippet
 corpora overlap one another, so a VADER test snippet is also removed from the Rotten Tomatoes sets.
 """
 
 import hashlib
 from dataclasses import dataclass
 
-from minitransformer.data.labelled import (load_dataset, movie_reviews, rotten_tomatoes, rotten_tomatoes_plots,
-                                           sentence_polarity)
-from minitransformer.data.splits import three_way_split, without_texts
+from minitransformer.data.labelled.sets import (load_dataset, movie_reviews, rotten_tomatoes, rotten_tomatoes_plots,
+                                                sentence_polarity)
+from minitransformer.data.labelled.splits import three_way_split, without_texts
 
 SPLIT_SEED = 0
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from minitransformer.data.labelled import label_budget
+from minitransformer.data.labelled.budget import label_budget
 from minitransformer.models.classifier import POOLINGS, SequenceClassifier
 from minitransformer.train.finetune import evaluate_classifier, finetune
 from minitransformer.train.loop import TrainConfig

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import torch
 
-from minitransformer.data.labelled_batches import encode_texts
-from minitransformer.data.tokenizer import WordPieceTokenizer
+from minitransformer.data.labelled.batches import encode_texts
+from minitransformer.data.text.tokenizer import WordPieceTokenizer
 from minitransformer.models.bert import BertConfig, BertModel
 from minitransformer.models.gpt import GPTEncoder
 from minitransformer.recipes.corpus import TASKS, review_corpus, task_data, task_parts

@@ -5,8 +5,8 @@ same length:
     corpus -> WordPiece tokenizer -> documents shuffled (seed 0) and joined by [SEP] into one stream
            -> the last ``held_out_fraction`` of the stream is held out (the same for every run)
            -> per step: ``batch_size`` random windows of ``max_len`` tokens
-              bert: [CLS] window [SEP], 15% masked (data/pretraining_windows.py); L = CE at the masked positions
-              gpt:  next-token prediction at every position (data/pretraining_causal.py)
+              bert: [CLS] window [SEP], 15% masked (data/pretraining/windows.py); L = CE at the masked positions
+              gpt:  next-token prediction at every position (data/pretraining/causal.py)
            -> train/loop.py (AdamW, warm-up then linear decay, checkpoints with exact resume)
 
 ``RECIPES`` names the measured configurations; ``PretrainRecipe()`` (the defaults) is the headline's BERT.
@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from minitransformer.data.pretraining_causal import causal_lm_batch
-from minitransformer.data.pretraining_mlm import IGNORE_INDEX
-from minitransformer.data.pretraining_windows import mlm_window_batch
-from minitransformer.data.tokenizer import SEP_ID, WordPieceTokenizer
+from minitransformer.data.pretraining.causal import causal_lm_batch
+from minitransformer.data.pretraining.mlm import IGNORE_INDEX
+from minitransformer.data.pretraining.windows import mlm_window_batch
+from minitransformer.data.text.tokenizer import SEP_ID, WordPieceTokenizer
 from minitransformer.models.bert import BertConfig, BertForPreTraining, check_positions
 from minitransformer.models.gpt import GPT, GPTConfig
 from minitransformer.recipes.corpus import corpus_sha256, review_corpus

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from minitransformer.data.labelled import label_budget
+from minitransformer.data.labelled.budget import label_budget
 from minitransformer.metrics import classification_report
 
 C_GRID = (0.1, 1.0, 10.0, 100.0)

@@ -21,7 +21,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from minitransformer.data.tokenizer import WordPieceTokenizer
+from minitransformer.data.text.tokenizer import WordPieceTokenizer
 
 FORMAT_NAME, FORMAT_VERSION = "minitransformer-checkpoint", "1"
 

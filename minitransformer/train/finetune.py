@@ -7,13 +7,13 @@
     The encoder's trainable parameters use lr · backbone_lr_scale, the head uses lr.
 
 Batches are drawn epoch by epoch from a seeded permutation (a pure function of the step, so runs
-resume exactly), and each batch is trimmed to its longest sequence (data/padding.py).
+resume exactly), and each batch is trimmed to its longest sequence (data/text/padding.py).
 """
 
 import torch
 
-from minitransformer.data.padding import trim_padding
-from minitransformer.data.tokenizer import WordPieceTokenizer
+from minitransformer.data.text.padding import trim_padding
+from minitransformer.data.text.tokenizer import WordPieceTokenizer
 from minitransformer.metrics import classification_report
 from minitransformer.models.bert import BertConfig, BertModel
 from minitransformer.models.classifier import SequenceClassifier

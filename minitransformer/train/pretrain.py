@@ -1,7 +1,7 @@
 """Pre-training a mini-BERT with MLM + NSP on unlabelled text, end to end:
 
-    texts -> WordPiece tokenizer (data/tokenizer.py) -> documents of sentences -> NSP pairs
-          -> per step: a batch of pairs, freshly masked (data/pretraining_nsp.py, pretraining_mlm.py)
+    texts -> WordPiece tokenizer (data/text/tokenizer.py) -> documents of sentences -> NSP pairs
+          -> per step: a batch of pairs, freshly masked (data/pretraining/nsp.py, mlm.py)
           -> BertForPreTraining (models/bert.py) trained by train/loop.py, checkpoint in out_dir
 
 With ``nsp=False`` the examples are whole documents, ``[CLS] document [SEP]``, and only the MLM loss is
@@ -17,13 +17,13 @@ from pathlib import Path
 
 import torch
 
-from minitransformer.data.corpus import shakespeare_texts
-from minitransformer.data.labelled import movie_reviews, rotten_tomatoes, rotten_tomatoes_plots
-from minitransformer.data.padding import trim_padding
-from minitransformer.data.pretraining_mlm import IGNORE_INDEX
-from minitransformer.data.pretraining_nsp import NO_NSP, bert_batch, make_document_examples, make_nsp_examples
-from minitransformer.data.pretraining_text import encode_documents
-from minitransformer.data.tokenizer import WordPieceTokenizer
+from minitransformer.data.labelled.sets import movie_reviews, rotten_tomatoes, rotten_tomatoes_plots
+from minitransformer.data.pretraining.documents import encode_documents
+from minitransformer.data.pretraining.mlm import IGNORE_INDEX
+from minitransformer.data.pretraining.nsp import NO_NSP, bert_batch, make_document_examples, make_nsp_examples
+from minitransformer.data.text.corpus import shakespeare_texts
+from minitransformer.data.text.padding import trim_padding
+from minitransformer.data.text.tokenizer import WordPieceTokenizer
 from minitransformer.models.bert import BertConfig, BertForPreTraining
 from minitransformer.train.checkpoint import load_pretrained, pretraining_state, read_checkpoint
 from minitransformer.train.distributed import is_main_process
@@ -57,7 +57,7 @@ def pretraining_texts(sources=SOURCES, files=()):
 
 
 def trim_batch(batch):
-    """The batch cut to its longest sequence (data/padding.py): the loss does not change, the step is faster."""
+    """The batch cut to its longest sequence (data/text/padding.py): the loss does not change, the step is faster."""
     keys = [key for key, value in batch.items() if value.dim() == 2]  # the (B, N) tensors
     return {**batch, **dict(zip(keys, trim_padding(batch["padding_mask"], *(batch[key] for key in keys))))}
 

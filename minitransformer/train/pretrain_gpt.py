@@ -1,7 +1,7 @@
 """Pre-training a mini-GPT with the causal language-modelling loss on unlabelled text:
 
     texts -> WordPiece tokenizer -> one stream of token ids (documents joined by [SEP])
-          -> per step: B random windows of T + 1 tokens (data/pretraining_causal.py)
+          -> per step: B random windows of T + 1 tokens (data/pretraining/causal.py)
           -> GPT (models/gpt.py) trained by train/loop.py; checkpoint with config and tokenizer.
 
 The last 5% of the stream is held out; ``evaluate`` reports its loss and perplexity on fixed windows.
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import torch
 
-from minitransformer.data.pretraining_causal import causal_lm_batch, token_stream
-from minitransformer.data.tokenizer import WordPieceTokenizer
+from minitransformer.data.pretraining.causal import causal_lm_batch, token_stream
+from minitransformer.data.text.tokenizer import WordPieceTokenizer
 from minitransformer.models.gpt import GPT, GPTConfig
 from minitransformer.train.checkpoint import load_pretrained, pretraining_state, read_checkpoint
 from minitransformer.train.distributed import is_main_process

@@ -23,7 +23,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from minitransformer.data.transforms import Normalize, RandomShift, fit_to_size, to_float_batch  # noqa: E402
+from minitransformer.data.images.transforms import Normalize, RandomShift, fit_to_size, to_float_batch  # noqa: E402
 from minitransformer.models.cnn import CNN, CNNConfig  # noqa: E402
 from minitransformer.train.checkpoint import load_checkpoint, read_checkpoint  # noqa: E402
 from minitransformer.train.loop import train  # noqa: E402

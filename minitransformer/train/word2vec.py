@@ -31,11 +31,11 @@ import torch.multiprocessing as mp
 from safetensors.torch import save_file
 from tqdm.auto import tqdm
 
-from minitransformer.data.word2vec_negatives import NegativeSampler
-from minitransformer.data.word2vec_subsampling import keep_probabilities
-from minitransformer.data.word2vec_vectors import WordVectors
-from minitransformer.data.word2vec_vocab import build_vocabulary
-from minitransformer.data.word2vec_windows import epoch_windows, window_batches, window_groups
+from minitransformer.data.word2vec.negatives import NegativeSampler
+from minitransformer.data.word2vec.subsampling import keep_probabilities
+from minitransformer.data.word2vec.vectors import WordVectors
+from minitransformer.data.word2vec.vocab import build_vocabulary
+from minitransformer.data.word2vec.windows import epoch_windows, window_batches, window_groups
 from minitransformer.models.word2vec import CBOW, SkipGram
 
 MODELS = {"skipgram": SkipGram, "cbow": CBOW}
@@ -64,7 +64,7 @@ class Word2VecConfig:
     negative: int = 5         # negative samples per window
     epochs: int = 5
     min_count: int = 5        # words seen fewer times are dropped
-    sample: float = 1e-3      # sub-sampling threshold t (data/word2vec_subsampling.py); 0 = off
+    sample: float = 1e-3      # sub-sampling threshold t (data/word2vec/subsampling.py); 0 = off
     alpha: float = 0.025      # initial learning rate
     min_alpha: float = 1e-4   # final learning rate
     batch_size: int = 256     # windows per SGD step

@@ -8,8 +8,8 @@ import torch.nn.functional as F
 from hypothesis import given, strategies as st
 from torch.func import functional_call
 
-from minitransformer.data.pretraining_mlm import IGNORE_INDEX
-from minitransformer.data.tokenizer import PAD_ID
+from minitransformer.data.pretraining.mlm import IGNORE_INDEX
+from minitransformer.data.text.tokenizer import PAD_ID
 from minitransformer.models.bert import BertConfig, BertForPreTraining, BertModel
 from minitransformer.nn.backends import resolve_backend
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from minitransformer.data.tokenizer import PAD_ID
+from minitransformer.data.text.tokenizer import PAD_ID
 from minitransformer.models.bert import BertConfig, BertModel
 from minitransformer.models.classifier import SequenceClassifier
 

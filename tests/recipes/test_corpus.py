@@ -1,7 +1,7 @@
 """Test data is sacred: no test text of any task reaches the pre-training corpus (which is also the
 tokenizer's training text), compared after normalisation, so re-tokenised copies count as the same text."""
 
-from minitransformer.data.splits import normalise_text, without_texts
+from minitransformer.data.labelled.splits import normalise_text, without_texts
 from minitransformer.recipes.corpus import TASKS, corpus_sha256, review_corpus, task_data, texts_of_test_splits
 
 

@@ -3,7 +3,7 @@ and its held-out MLM accuracy recomputed from the file to the recorded figure.""
 
 import pytest
 
-from minitransformer.data.tokenizer import WordPieceTokenizer
+from minitransformer.data.text.tokenizer import WordPieceTokenizer
 from minitransformer.recipes.corpus import corpus_sha256, review_corpus
 from minitransformer.recipes.pretraining import RECIPES, PretrainRecipe
 from minitransformer.recipes.shipped import SHIPPED_BERT, held_out_mlm_accuracy, shipped_bert_path

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from minitransformer.data.labelled_batches import encode_texts
-from minitransformer.data.padding import trim_padding
-from minitransformer.data.tokenizer import WordPieceTokenizer
+from minitransformer.data.labelled.batches import encode_texts
+from minitransformer.data.text.padding import trim_padding
+from minitransformer.data.text.tokenizer import WordPieceTokenizer
 from minitransformer.models.bert import BertConfig, BertModel
 from minitransformer.models.classifier import SequenceClassifier
 from minitransformer.train.finetune import epoch_batches, evaluate_classifier, finetune, finetune_param_groups

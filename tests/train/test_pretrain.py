@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from minitransformer.train.loop import CHECKPOINT_NAME, TrainConfig
-from minitransformer.data.labelled import movie_reviews
-from minitransformer.data.pretraining_nsp import bert_batch
+from minitransformer.data.labelled.sets import movie_reviews
+from minitransformer.data.pretraining.nsp import bert_batch
 from minitransformer.models.bert import BertConfig, BertForPreTraining
-from minitransformer.data.tokenizer import WordPieceTokenizer
+from minitransformer.data.text.tokenizer import WordPieceTokenizer
 from minitransformer.train.checkpoint import pretraining_state, save_checkpoint
 from minitransformer.train.pretrain import load_bert, pretrain_bert, pretraining_texts, trim_batch
 

@@ -2,7 +2,7 @@
 
 import torch
 
-from minitransformer.data.pretraining_causal import causal_lm_batch
+from minitransformer.data.pretraining.causal import causal_lm_batch
 from minitransformer.models.gpt import GPT, GPTConfig
 
 VOCAB, BLOCK, GLOBAL_BATCH = 40, 8, 8

@@ -7,7 +7,7 @@ import struct
 import numpy as np
 import pytest
 
-from minitransformer.data import images as image_data
+from minitransformer.data.images import sets as image_data
 from minitransformer.models.cnn import CNNConfig
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from minitransformer.data.images import DatasetMissingError, load_fashion_mnist
+from minitransformer.data.images.sets import DatasetMissingError, load_fashion_mnist
 
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "vision_transfer.py"
 

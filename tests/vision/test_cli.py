@@ -2,7 +2,7 @@
 messages for a missing data set or checkpoint."""
 
 from minitransformer.cli import main
-from minitransformer.data import images as image_data
+from minitransformer.data.images import sets as image_data
 
 
 def test_pretrain_then_finetune(fake_fashion_dir, tmp_path, capsys):

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minitransformer.data.idx import parse_idx, read_idx
+from minitransformer.data.images.idx import parse_idx, read_idx
 
 # (type code, struct letter, NumPy dtype) for every IDX element type.
 TYPES = [(0x08, "B", np.uint8), (0x09, "b", np.int8), (0x0B, "h", np.int16),

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minitransformer.data import images as image_data
-from minitransformer.data.images import (DatasetMissingError, ImageSet, load_fashion_mnist,
-                                         load_image_set)
+from minitransformer.data.images import sets as image_data
+from minitransformer.data.images.sets import (DatasetMissingError, ImageSet, load_fashion_mnist,
+                                              load_image_set)
 
 
 def make_set(labels, num_classes=10):

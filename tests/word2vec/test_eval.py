@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import spearmanr
 
-from minitransformer.data.word2vec_vectors import WordVectors
+from minitransformer.data.word2vec.vectors import WordVectors
 from minitransformer.eval.analogy import analogy_accuracy
 from minitransformer.eval.datasets import WORDSIM_FILE, gensim_test_file, load_analogies, load_word_pairs
 from minitransformer.eval.wordsim import average_ranks, spearman, wordsim_spearman

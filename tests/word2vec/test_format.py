@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from gensim.models import KeyedVectors
 
-from minitransformer.data.word2vec_format import load_word2vec, save_word2vec
-from minitransformer.data.word2vec_vectors import WordVectors
+from minitransformer.data.word2vec.format import load_word2vec, save_word2vec
+from minitransformer.data.word2vec.vectors import WordVectors
 
 
 def sample_vectors(seed=0, count=7, dim=5):

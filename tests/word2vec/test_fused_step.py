@@ -9,7 +9,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minitransformer.data.word2vec_windows import WindowBatch
+from minitransformer.data.word2vec.windows import WindowBatch
 from minitransformer.models.word2vec import CBOW, SkipGram
 from minitransformer.ops.word2vec import cbow_sgd_step, skipgram_sgd_step
 from minitransformer.train.word2vec import Word2VecConfig, _sgd_step

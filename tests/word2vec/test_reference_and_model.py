@@ -7,7 +7,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minitransformer.data.word2vec_windows import WindowBatch
+from minitransformer.data.word2vec.windows import WindowBatch
 from minitransformer.models.word2vec import CBOW, SkipGram, log_sigmoid
 from minitransformer.reference.skipgram import cbow_loss, skipgram_loss
 from minitransformer.reference.skipgram import log_sigmoid as np_log_sigmoid

@@ -105,7 +105,8 @@ def test_checkpoint_holds_both_tables(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["skipgram", "cbow"])
 def test_shakespeare_vectors_pass_the_evaluations(model):
-    from minitransformer.data.corpus import corpus_sentences, shakespeare_texts
+    from minitransformer.data.text.corpus import shakespeare_texts
+    from minitransformer.data.text.words import corpus_sentences
     from minitransformer.eval.analogy import analogy_accuracy
     from minitransformer.eval.datasets import load_analogies, load_word_pairs
     from minitransformer.eval.wordsim import wordsim_spearman

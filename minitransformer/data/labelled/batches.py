@@ -2,7 +2,7 @@
 
 import torch
 
-from minitransformer.data.tokenizer import CLS_ID, PAD_ID, SEP_ID
+from minitransformer.data.text.tokenizer import CLS_ID, PAD_ID, SEP_ID
 
 
 def encode_texts(tokenizer, texts, max_len):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minitransformer.data.word2vec_vectors import WordVectors
+from minitransformer.data.word2vec.vectors import WordVectors
 
 
 def save_word2vec(vectors: WordVectors, path, binary=False):

@@ -28,7 +28,7 @@ from typing import NamedTuple, Optional
 
 import torch
 
-from minitransformer.data.word2vec_negatives import NegativeSampler
+from minitransformer.data.word2vec.negatives import NegativeSampler
 
 
 class WindowBatch(NamedTuple):

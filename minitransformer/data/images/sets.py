@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minitransformer.data.idx import read_idx
+from minitransformer.data.images.idx import read_idx
 
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                          "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")

@@ -1,10 +1,10 @@
 """Masked-language-model batches cut from the same packed token stream that GPT reads
-(data/pretraining_causal.py): RoBERTa's FULL-SENTENCES input (Liu et al. 2019, section 4.2).
+(data/pretraining/causal.py): RoBERTa's FULL-SENTENCES input (Liu et al. 2019, section 4.2).
 
 The corpus is one stream of ids, documents joined by ``[SEP]``. An example is ``[CLS] w [SEP]`` where
 ``w`` is a window of ``max_len - 2`` consecutive ids starting at a random offset, so no position is
 padding and a long review fills the whole sequence; 15% of the window is masked as in BERT
-(data/pretraining_mlm.py), at most ``ceil(0.15 · (max_len - 2))`` positions. BERT and GPT therefore
+(data/pretraining/mlm.py), at most ``ceil(0.15 · (max_len - 2))`` positions. BERT and GPT therefore
 pre-train on exactly the same text, in windows of the same length.
 """
 
@@ -12,9 +12,9 @@ import math
 
 import torch
 
-from minitransformer.data.pretraining_mlm import MASK_FRACTION, mask_tokens
-from minitransformer.data.pretraining_nsp import NO_NSP
-from minitransformer.data.tokenizer import CLS_ID, SEP_ID, SPECIAL_TOKENS
+from minitransformer.data.pretraining.mlm import MASK_FRACTION, mask_tokens
+from minitransformer.data.pretraining.nsp import NO_NSP
+from minitransformer.data.text.tokenizer import CLS_ID, SEP_ID, SPECIAL_TOKENS
 
 
 def mlm_window_batch(stream, max_len, batch_size, vocab_size, generator=None):

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from minitransformer.cli import main
-from minitransformer.data.labelled_files import read_labelled_file
+from minitransformer.data.labelled.files import read_labelled_file
 
 BAD_FILES = {
     "not_found": ("absent.csv", None, r"file not found: .*absent\.csv$"),

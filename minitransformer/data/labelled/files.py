@@ -1,4 +1,4 @@
-"""Labelled texts from your own files, CSV or JSON lines, as ``LabelledTexts`` (data/labelled.py):
+"""Labelled texts from your own files, CSV or JSON lines, as ``LabelledTexts`` (data/labelled/sets.py):
 
     CSV (.csv): a header row naming the columns, then one example per row (quote a text that holds commas):
 
@@ -27,22 +27,10 @@ import io
 import json
 from pathlib import Path
 
-from minitransformer.data.labelled import LabelledTexts
+from minitransformer.data.labelled.sets import LabelledTexts
+from minitransformer.data.text.corpus import read_utf8
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".json-lines": "jsonl"}
-
-
-def read_utf8(path):
-    """The text of a UTF-8 file; a ValueError naming the file if it is missing or not UTF-8."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"file not found: {path}")
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{path} is not UTF-8 text: byte 0x{data[error.start]:02x} at byte offset {error.start} "
-                         f"cannot be decoded") from None
 
 
 def _csv_examples(path, text, text_column, label_column):

@@ -8,7 +8,7 @@ T + 1 consecutive ids starting at random offsets; the input is the first T, the 
 
 import torch
 
-from minitransformer.data.tokenizer import SEP_ID
+from minitransformer.data.text.tokenizer import SEP_ID
 
 
 def token_stream(tokenizer, texts):

@@ -4,11 +4,11 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from minitransformer.data.pretraining_causal import causal_lm_batch, token_stream
-from minitransformer.data.pretraining_mlm import IGNORE_INDEX, mask_tokens, number_to_mask
-from minitransformer.data.pretraining_nsp import (IS_NEXT, NO_NSP, NOT_NEXT, bert_batch, make_document_examples,
+from minitransformer.data.pretraining.causal import causal_lm_batch, token_stream
+from minitransformer.data.pretraining.mlm import IGNORE_INDEX, mask_tokens, number_to_mask
+from minitransformer.data.pretraining.nsp import (IS_NEXT, NO_NSP, NOT_NEXT, bert_batch, make_document_examples,
                                                   make_nsp_examples)
-from minitransformer.data.tokenizer import CLS_ID, MASK_ID, PAD_ID, SEP_ID, WordPieceTokenizer
+from minitransformer.data.text.tokenizer import CLS_ID, MASK_ID, PAD_ID, SEP_ID, WordPieceTokenizer
 
 VOCAB = 1000
 

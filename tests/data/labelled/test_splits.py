@@ -1,23 +1,12 @@
-"""IMDB and Pang & Lee loaders, three-way splits, and the normalised-text guard."""
+"""Three-way and held-out splits, and the normalised-text guard."""
+
+import json
 
 import pytest
 
-from minitransformer.data.labelled import LabelledTexts, imdb, load_dataset, sentence_polarity
-from minitransformer.data.splits import Split, normalise_text, three_way_split, without_texts
-
-
-def test_imdb_is_the_distinct_balanced_training_set_without_html():
-    data = imdb()
-    assert 24_800 < len(data) <= 25_000 and len(set(data.texts)) == len(data)
-    assert abs(sum(data.labels) - len(data) / 2) < 100 and data.class_names == ["negative", "positive"]
-    assert not any("<br" in text for text in data.texts)
-    assert sum(len(text.split()) for text in data.texts) / len(data) > 200
-    assert load_dataset("imdb").texts == data.texts
-
-
-def test_sentence_polarity_loads():
-    data = sentence_polarity()
-    assert 8_000 < len(data) <= 8_530 and set(data.labels) == {0, 1}
+from minitransformer.data.labelled.sets import LabelledTexts
+from minitransformer.data.labelled.splits import (Split, held_out_split, normalise_text, save_split, three_way_split,
+                                                  without_texts)
 
 
 def test_three_way_split_is_fixed_disjoint_and_complete(tmp_path):
@@ -41,6 +30,17 @@ def test_bad_split_fractions_are_rejected(fractions):
 def test_too_small_a_set_is_rejected():
     with pytest.raises(ValueError, match="too few"):
         three_way_split(LabelledTexts("toy", ["a", "b"], [0, 1], ["a", "b"]), 0.1, 0.2)
+
+
+def test_held_out_split_is_fixed_and_disjoint(tmp_path):
+    train, test = held_out_split(1000, 0.2, seed=3)
+    assert (train, test) == held_out_split(1000, 0.2, seed=3)
+    assert len(test) == 200 and not set(train) & set(test) and len(train) + len(test) == 1000
+    data = LabelledTexts("toy", [f"text {i}" for i in range(1000)], [i % 2 for i in range(1000)], ["a", "b"])
+    save_split(tmp_path / "split.json", data, train, test, seed=3)
+    assert json.loads((tmp_path / "split.json").read_text())["test"] == test
+    with pytest.raises(ValueError, match="test_fraction"):
+        held_out_split(10, 1.5)
 
 
 def test_normalised_texts_match_across_tokenisations():

@@ -1,5 +1,6 @@
-"""Fixed, seeded train / validation / test splits of a labelled set, and the guard that keeps test texts
-out of everything that is learnt before fine-tuning.
+"""Fixed, seeded splits of a labelled set: train / validation / test (``three_way_split``), or one part
+held out (``held_out_split``: the validation part of a file that comes with its own test file); and the
+guard that keeps test texts out of everything that is learnt before fine-tuning.
 
 The rules of the experiment (docs/pretraining.md):
 
@@ -63,6 +64,23 @@ def three_way_split(dataset, validation_fraction=0.1, test_fraction=0.2, seed=0,
     order = np.random.default_rng(seed).permutation(n)
     test, validation, train = np.split(order, [n_test, n_test + n_validation])
     return Split(dataset.name, seed, n, sorted(train.tolist()), sorted(validation.tolist()), sorted(test.tolist()))
+
+
+def held_out_split(n_examples, test_fraction=0.2, seed=0):
+    """``(train_indices, test_indices)``: a seeded permutation, its first ``test_fraction`` held out."""
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    n_test = int(round(n_examples * test_fraction))
+    if n_test == 0 or n_test == n_examples:
+        raise ValueError(f"n_examples={n_examples} is too small to hold out test_fraction={test_fraction}")
+    order = np.random.default_rng(seed).permutation(n_examples)
+    return sorted(order[n_test:].tolist()), sorted(order[:n_test].tolist())
+
+
+def save_split(path, dataset, train_indices, test_indices, seed):
+    """Write the split as JSON, so the held-out set can be checked and reused."""
+    Path(path).write_text(json.dumps({"dataset": dataset.name, "seed": seed, "n_examples": len(dataset),
+                                      "train": train_indices, "test": test_indices}))
 
 
 def without_texts(texts, forbidden):

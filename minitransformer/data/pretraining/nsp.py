@@ -13,15 +13,15 @@ Over-long pairs are trimmed, one token at a time from the longer side (BERT's ``
 Without NSP (RoBERTa's "DOC-SENTENCES" input, Liu et al. 2019, section 4.2) ``make_document_examples``
 gives ``[CLS] chunk [SEP]``: whole chunks of one document, B empty, NSP label ``NO_NSP`` (ignored by the loss).
 
-``bert_batch`` pads examples into tensors and applies the MLM corruption of ``pretraining_mlm``.
+``bert_batch`` pads examples into tensors and applies the MLM corruption of ``mlm.py``.
 """
 
 import random
 
 import torch
 
-from minitransformer.data.pretraining_mlm import IGNORE_INDEX, mask_tokens
-from minitransformer.data.tokenizer import CLS_ID, PAD_ID, SEP_ID, SPECIAL_TOKENS
+from minitransformer.data.pretraining.mlm import IGNORE_INDEX, mask_tokens
+from minitransformer.data.text.tokenizer import CLS_ID, PAD_ID, SEP_ID, SPECIAL_TOKENS
 
 IS_NEXT, NOT_NEXT = 0, 1
 NO_NSP = IGNORE_INDEX

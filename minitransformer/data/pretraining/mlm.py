@@ -13,7 +13,7 @@ sequence (``max_predictions_per_seq``: 20 for 128-token sequences in the paper's
 
 import torch
 
-from minitransformer.data.tokenizer import MASK_ID, SPECIAL_TOKENS
+from minitransformer.data.text.tokenizer import MASK_ID, SPECIAL_TOKENS
 
 IGNORE_INDEX = -100
 MASK_FRACTION = 0.15
