@@ -162,7 +162,7 @@ def _encoder(job, config, work, tokenizer):
 def run_job(job, config, work):
     """Run one job in this process (one torch thread); returns its record (also written to WORK/results)."""
     torch.set_num_threads(1)
-    work = Path(work)
+    work, commit = Path(work), git_commit()
     tokenizer_json = (work / "tokenizer.json").read_text(encoding="utf-8")
     if job.kind == "pretrain":
         out = work / "pretrain" / f"{job.arm}_seed{job.pretrain_seed}"
@@ -176,7 +176,7 @@ def run_job(job, config, work):
         encoder = _encoder(job, config, work, WordPieceTokenizer.from_json(tokenizer_json))
         record = run_finetuning(encoder, data, job.budget, job.seed, FinetuneRecipe(**config.finetune))
     record = {**asdict(job), "budget": budget_name(job.budget), "job": job.name, "threads": torch.get_num_threads(),
-              "commit": git_commit(), **record}
+              "commit": commit, **record}
     path = work / "results" / f"{job.name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(f".{os.getpid()}.tmp")

@@ -122,6 +122,11 @@ def task_section(task, task_cells):
     return lines
 
 
+def short_commit(commit):
+    """``abcdef1234`` or ``abcdef1234+modified`` (the working tree differed from the commit)."""
+    return commit[:10] + ("+modified" if commit.endswith("+modified") else "")
+
+
 def compute_section(pretraining):
     lines = ["| run | steps | tokens seen | wall time | threads | held-out | commit |", "|---|---|---|---|---|---|---|"]
     for name, run in sorted(pretraining.items()):
@@ -129,7 +134,7 @@ def compute_section(pretraining):
         held_out = (f"MLM accuracy {100 * final['eval_mlm_accuracy']:.1f}%" if "eval_mlm_accuracy" in final
                     else f"perplexity {final['eval_perplexity']:.0f}")
         lines.append(f"| {name} | {run['steps']:,} | {run['tokens_seen'] / 1e6:.1f} M | "
-                     f"{final['wall_seconds'] / 60:.0f} min | {run['threads']} | {held_out} | {run['commit'][:10]} |")
+                     f"{final['wall_seconds'] / 60:.0f} min | {run['threads']} | {held_out} | {short_commit(run['commit'])} |")
     return lines
 
 

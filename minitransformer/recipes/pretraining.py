@@ -163,10 +163,15 @@ def make_evaluator(recipe_, held_out, vocab_size):
 
 
 def git_commit():
-    """The commit of the code that runs (``unknown`` outside a git checkout)."""
+    """The commit of the code that runs, with ``+modified`` when the working tree differs from it
+    (``unknown`` outside a git checkout). Read it when a run starts: the checkout may move on meanwhile."""
+    def git(*args):
+        return subprocess.run(["git", *args], capture_output=True, text=True, timeout=10,
+                              cwd=Path(__file__).resolve().parent).stdout.strip()
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
-                              cwd=Path(__file__).resolve().parent).stdout.strip() or "unknown"
+        commit = git("rev-parse", "HEAD") or "unknown"
+        return commit + ("+modified" if commit != "unknown" and git("status", "--porcelain", "--untracked-files=no")
+                         else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
@@ -194,14 +199,14 @@ def run_pretraining(recipe_, out_dir, resume=False, progress=True, texts=None):
     provenance.update(corpus_tokens=int(stream.numel()), tokens_per_step=recipe_.batch_size * recipe_.max_len)
     if is_main_process():
         tokenizer.save(out_dir / "tokenizer.json")
-    start = time.perf_counter()
+    start, commit = time.perf_counter(), git_commit()
     history = train(model, make_batches(recipe_, train_stream, len(tokenizer)), recipe_.train_config(),
                     out_dir=out_dir, evaluate=make_evaluator(recipe_, held_out, len(tokenizer)), resume=resume,
                     progress=progress, desc=f"pre-train {recipe_.model.upper()}",
                     checkpoint_state={**pretraining_state(recipe_.model, model.config, tokenizer), **provenance})
     record = {**provenance, "steps": recipe_.steps, "tokens_seen": recipe_.steps * recipe_.batch_size * recipe_.max_len,
               "seconds_this_process": time.perf_counter() - start, "threads": torch.get_num_threads(),
-              "commit": git_commit(), "final": history[-1], "history": history}
+              "commit": commit, "final": history[-1], "history": history}
     if is_main_process():
         (out_dir / "run.json").write_text(json.dumps(record))
     return record
