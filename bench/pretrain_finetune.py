@@ -5,6 +5,7 @@ label budgets {100, 500, 2000, all}, 2 BERT pre-training seeds x 3 fine-tuning s
     .venv/bin/python bench/pretrain_finetune.py                    # run (or continue) every job, then report
     .venv/bin/python bench/pretrain_finetune.py --stop-after 90    # submit no new job after 90 minutes
     .venv/bin/python bench/pretrain_finetune.py --report-only      # the report of the jobs done so far
+    .venv/bin/python bench/pretrain_finetune.py --uniform-lr       # every arm at the recipe's fine-tuning rate
     .venv/bin/python bench/pretrain_finetune.py --export-shipped   # BERT seed 0 -> the shipped fp16 model
 
 Jobs write their records to bench/results/pretrain_finetune_work/results/ as they end; an interrupted run
@@ -38,8 +39,14 @@ def main(argv=None):
                         help="write the shipped model and docs/model_card.md from BERT seed 0's checkpoint")
     parser.add_argument("--work", type=Path, default=WORK, help=f"work folder (default {WORK})")
     parser.add_argument("--out", type=Path, default=RESULTS / "pretrain_finetune", help="report stem")
+    parser.add_argument("--uniform-lr", action="store_true",
+                        help="every network arm at the fine-tuning recipe's learning rate, not the per-arm rates "
+                             "chosen on validation (report stem: OUT_uniform_lr)")
     args = parser.parse_args(argv)
     config = HeadlineConfig(workers=args.workers)
+    if args.uniform_lr:
+        config = HeadlineConfig(workers=args.workers, arm_lr={})
+        args.out = args.out.with_name(f"{args.out.name}_uniform_lr")
     if args.export_shipped:
         run = args.work / "pretrain" / "bert_seed0"
         state = export_shipped(run / CHECKPOINT_NAME, SHIPPED_BERT, json.loads((run / "run.json").read_text()))

@@ -4,16 +4,19 @@
    pullover, dress, coat), with random shifts of up to 2 pixels.
 2. On the held-out classes 5-9 (sandal, shirt, sneaker, bag, ankle boot) — or on MNIST-5k digits with
    ``--target mnist-5k`` — draw a class-balanced label budget of 50, 200 or 1000 images per seed and train
-       frozen   pre-trained convolutions kept fixed + a new classifier head   (the seeds' recipe)
-       full     everything fine-tuned from the pre-trained weights, the convolutions at a lower
+       head     pre-trained convolutions kept fixed + a new classifier head   (the seeds' recipe)
+       all      everything fine-tuned from the pre-trained weights, the convolutions at a lower
                 learning rate (0.3x the head's)
-       scratch  the same CNN freshly initialised
-   with the same number of steps, batch size and schedule for every strategy.
+       scratch  the same CNN freshly initialised, everything learning
+   with the same number of steps, batch size and schedule for every arm (recipes/vision.py; the
+   freezing names are train/freezing.py's).
 3. Accuracy on a fixed, class-balanced subset of the target's test split; mean ± std over seeds.
 
 The default sizes fit the shared 2-core machine in about 15 minutes (pre-training on 8,000 of the
 30,000 images for 2 epochs; 80 fine-tuning steps of 32). One pre-trained model serves all seeds; the
 seed draws the labelled subset, the new weights and the batch order.
+The results files written before the freezing names were shared with text fine-tuning call the arms
+frozen, full and scratch.
 
 Writes bench/results/vision_transfer.{json,md,png} and vision_filters.png (the first layer's kernels).
 Run: ``python bench/vision_transfer.py`` (``--quick`` for a smoke run of a minute or two).
@@ -35,22 +38,25 @@ import torch  # noqa: E402
 
 from minitransformer.data.images.sets import DatasetMissingError, load_image_set  # noqa: E402
 from minitransformer.models.cnn import CNNConfig  # noqa: E402
-from minitransformer.train.loop import TrainConfig  # noqa: E402
-from minitransformer.train.vision import (DEFAULT_LR, FEATURES_LR_FACTOR, STRATEGIES, evaluate,  # noqa: E402
-                                          finetune, image_tensors, plot_filters, pretrain)
+from minitransformer.recipes.vision import VisionFinetuneRecipe, VisionPretrainRecipe  # noqa: E402
+from minitransformer.train.vision import evaluate, finetune, image_tensors, plot_filters, pretrain  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SOURCE_CLASSES, HELD_OUT_CLASSES = (0, 1, 2, 3, 4), (5, 6, 7, 8, 9)
+# arm -> how its fine-tuning starts and what learns (train/vision.py:finetune)
+ARMS = {"head": {"freezing": "head"}, "all": {"freezing": "all"}, "scratch": {"freezing": "all", "scratch": True}}
+PRETRAIN, FINETUNE = VisionPretrainRecipe(), VisionFinetuneRecipe()
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", choices=("fashion-5-9", "mnist-5k"), default="fashion-5-9")
-    parser.add_argument("--pretrain-size", type=int, default=8000, help="pre-training images (of 30,000)")
-    parser.add_argument("--pretrain-epochs", type=int, default=2)
-    parser.add_argument("--pretrain-batch", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=80, help="fine-tuning steps, every strategy")
-    parser.add_argument("--batch", type=int, default=32, help="fine-tuning batch size")
+    parser.add_argument("--pretrain-size", type=int, default=PRETRAIN.train_size,
+                        help="pre-training images (of 30,000)")
+    parser.add_argument("--pretrain-epochs", type=int, default=PRETRAIN.epochs)
+    parser.add_argument("--pretrain-batch", type=int, default=PRETRAIN.batch_size)
+    parser.add_argument("--steps", type=int, default=FINETUNE.steps, help="fine-tuning steps, every arm")
+    parser.add_argument("--batch", type=int, default=FINETUNE.batch_size, help="fine-tuning batch size")
     parser.add_argument("--budgets", type=int, nargs="+", default=[50, 200, 1000])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--test-size", type=int, default=2000, help="class-balanced target test images")
@@ -76,34 +82,34 @@ def target_sets(args):
 
 
 def summarise(runs, budgets):
-    """{budget: {strategy: (mean, std, [per seed])}} of test accuracy."""
+    """{budget: {arm: (mean, std, [per seed])}} of test accuracy."""
     table = {}
     for budget in budgets:
         table[budget] = {}
-        for strategy in STRATEGIES:
-            accuracies = [r["accuracy"] for r in runs if r["budget"] == budget and r["strategy"] == strategy]
-            table[budget][strategy] = (float(np.mean(accuracies)), float(np.std(accuracies)), accuracies)
+        for arm in ARMS:
+            accuracies = [r["accuracy"] for r in runs if r["budget"] == budget and r["arm"] == arm]
+            table[budget][arm] = (float(np.mean(accuracies)), float(np.std(accuracies)), accuracies)
     return table
 
 
-def frozen_minus_scratch(runs, budget):
-    """Per-seed paired difference (frozen - scratch) in accuracy points at ``budget``."""
-    by_seed = {(r["strategy"], r["seed"]): r["accuracy"] for r in runs if r["budget"] == budget}
+def head_minus_scratch(runs, budget):
+    """Per-seed paired difference (head - scratch) in accuracy points at ``budget``."""
+    by_seed = {(r["arm"], r["seed"]): r["accuracy"] for r in runs if r["budget"] == budget}
     seeds = sorted({seed for _, seed in by_seed})
-    return [100 * (by_seed[("frozen", s)] - by_seed[("scratch", s)]) for s in seeds]
+    return [100 * (by_seed[("head", s)] - by_seed[("scratch", s)]) for s in seeds]
 
 
 def markdown(table, runs, meta):
     lines = [f"# Transfer: pre-trained on {meta['source']}, fine-tuned on {meta['target']}", "",
              f"Test accuracy (%) on {meta['test_size']} class-balanced test images, mean ± std (ddof=0) over seeds "
-             f"{meta['seeds']}; {meta['steps']} fine-tuning steps of batch {meta['batch']} for every strategy "
-             f"(AdamW, warm-up + cosine, lr {DEFAULT_LR['finetune']:g}; for `full` the pre-trained "
-             f"convolutions at {FEATURES_LR_FACTOR:g}x that).", "",
-             "| labels | " + " | ".join(STRATEGIES) + " | frozen − scratch (points, per seed) |",
-             "|---:|" + "---:|" * len(STRATEGIES) + "---|"]
+             f"{meta['seeds']}; {meta['steps']} fine-tuning steps of batch {meta['batch']} for every arm "
+             f"(AdamW, warm-up + cosine, lr {FINETUNE.lr:g}; for `all` the pre-trained "
+             f"convolutions at {FINETUNE.backbone_lr_scale:g}x that).", "",
+             "| labels | " + " | ".join(ARMS) + " | head − scratch (points, per seed) |",
+             "|---:|" + "---:|" * len(ARMS) + "---|"]
     for budget, row in table.items():
         cells = [f"{100 * m:.1f} ± {100 * s:.1f}" for m, s, _ in row.values()]
-        diffs = frozen_minus_scratch(runs, budget)
+        diffs = head_minus_scratch(runs, budget)
         lines.append(f"| {budget} | " + " | ".join(cells) + f" | {np.mean(diffs):+.1f} "
                      f"({', '.join(f'{d:+.1f}' for d in diffs)}) |")
     lines += ["", f"Pre-training: {meta['pretrain_images']} images x {meta['pretrain_epochs']} epochs, "
@@ -116,10 +122,10 @@ def markdown(table, runs, meta):
 def plot(table, meta, path):
     fig, ax = plt.subplots(figsize=(6, 4))
     budgets = list(table)
-    for strategy in STRATEGIES:
-        means = [100 * table[b][strategy][0] for b in budgets]
-        stds = [100 * table[b][strategy][1] for b in budgets]
-        ax.errorbar(budgets, means, yerr=stds, marker="o", capsize=3, label=strategy)
+    for arm in ARMS:
+        means = [100 * table[b][arm][0] for b in budgets]
+        stds = [100 * table[b][arm][1] for b in budgets]
+        ax.errorbar(budgets, means, yerr=stds, marker="o", capsize=3, label=arm)
     ax.set_xscale("log")
     ax.set_xticks(budgets, [str(b) for b in budgets])
     ax.set_xlabel("labelled target images")
@@ -138,11 +144,12 @@ def run(args):
     source_subset = source.label_budget(args.pretrain_size, seed=0)
     source_test = load_image_set("fashion-mnist", "test").select_classes(SOURCE_CLASSES)
     pool, test = target_sets(args)
-    pre_steps = args.pretrain_epochs * -(-len(source_subset) // args.pretrain_batch)
-    pre_config = TrainConfig(steps=pre_steps, lr=DEFAULT_LR["pretrain"], warmup_steps=pre_steps // 10,
-                             decay="cosine", eval_every=0, checkpoint_every=0, seed=0)
+    pre_recipe = VisionPretrainRecipe(train_size=args.pretrain_size, epochs=args.pretrain_epochs,
+                                      batch_size=args.pretrain_batch)
+    pre_config = pre_recipe.train_config(len(source_subset), seed=0)
+    pre_steps = pre_config.steps
     base, normalize, _ = pretrain(source_subset, CNNConfig(channels=tuple(args.channels)), pre_config,
-                                  batch_size=args.pretrain_batch, max_shift=2)
+                                  batch_size=pre_recipe.batch_size, max_shift=pre_recipe.max_shift)
     pretrain_seconds = time.perf_counter() - started
     source_accuracy = evaluate(base, *image_tensors(source_test), normalize)["accuracy"]
     print(f"pre-trained in {pretrain_seconds:.0f} s; source test accuracy {100 * source_accuracy:.1f} %")
@@ -150,29 +157,31 @@ def run(args):
     plot_filters(base, args.out / "vision_filters.png",
                  title=f"first-layer 3x3 filters after pre-training on {source.name}")
     x_test, labels_test = image_tensors(test)
+    fine_recipe = VisionFinetuneRecipe(steps=args.steps, batch_size=args.batch)
     runs = []
     for budget in args.budgets:
         for seed in args.seeds:
             labelled = pool.label_budget(budget, seed=seed)
-            for strategy in STRATEGIES:
+            for arm, start in ARMS.items():
                 run_started = time.perf_counter()
-                config = TrainConfig(steps=args.steps, lr=DEFAULT_LR["finetune"], warmup_steps=args.steps // 10,
-                                     decay="cosine", eval_every=0, checkpoint_every=0, seed=seed)
-                model, history = finetune(base, strategy, labelled, config, normalize, batch_size=args.batch,
-                                          progress=False)
+                model, history = finetune(base, start["freezing"], labelled, fine_recipe.train_config(seed),
+                                          normalize, batch_size=fine_recipe.batch_size, max_shift=fine_recipe.max_shift,
+                                          backbone_lr_scale=fine_recipe.backbone_lr_scale,
+                                          scratch=start.get("scratch", False), progress=False)
                 result = evaluate(model, x_test, labels_test, normalize)
-                runs.append({"budget": budget, "seed": seed, "strategy": strategy, **result,
+                runs.append({"budget": budget, "seed": seed, "arm": arm, **result,
                              "final_train_loss": history[-1]["loss"],
                              "seconds": time.perf_counter() - run_started})
-                print(f"labels {budget:5d} seed {seed} {strategy:8s} accuracy {100 * result['accuracy']:5.1f} % "
+                print(f"labels {budget:5d} seed {seed} {arm:8s} accuracy {100 * result['accuracy']:5.1f} % "
                       f"({runs[-1]['seconds']:.0f} s)", flush=True)
     meta = {"source": f"{source.name} ({len(source_subset)} images)", "target": test.name,
             "test_size": len(test), "seeds": args.seeds, "steps": args.steps, "batch": args.batch,
             "pretrain_images": len(source_subset), "pretrain_epochs": args.pretrain_epochs,
             "pretrain_steps": pre_steps, "pretrain_test_accuracy": source_accuracy,
             "pretrain_seconds": pretrain_seconds, "wall_seconds": time.perf_counter() - started,
-            "model_config": base.config.to_dict(), "learning_rates": DEFAULT_LR,
-            "features_lr_factor": FEATURES_LR_FACTOR, "quick": args.quick,
+            "model_config": base.config.to_dict(),
+            "learning_rates": {"pretrain": pre_recipe.lr, "finetune": fine_recipe.lr},
+            "backbone_lr_scale": fine_recipe.backbone_lr_scale, "quick": args.quick,
             "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}"}
     return runs, meta
 

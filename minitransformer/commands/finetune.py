@@ -34,14 +34,13 @@ from minitransformer.recipes.corpus import TASKS, task_data
 from minitransformer.recipes.finetuning import FinetuneRecipe, run_finetuning
 from minitransformer.recipes.pretraining import DEFAULT_RECIPE, recipe
 from minitransformer.recipes.shipped import shipped_bert_path
-from minitransformer.train.checkpoint import read_checkpoint, save_checkpoint
+from minitransformer.train.checkpoint import load_pretrained, read_checkpoint, save_checkpoint
 from minitransformer.train.finetune import evaluate_classifier
+from minitransformer.train.freezing import FREEZING
 from minitransformer.train.loop import CHECKPOINT_NAME
-from minitransformer.train.pretrain import load_bert
 
 PARTS = ("train", "validation", "test")
 DEFAULT_TASK = "imdb"
-FILE_MAX_LEN = 256
 VALIDATION_FRACTION, TEST_FRACTION = 0.1, 0.2  # of a training file
 
 
@@ -109,16 +108,16 @@ def initial_encoder(init, seed):
         config = BertConfig(vocab_size=len(tokenizer), **recipe(DEFAULT_RECIPE).model_kwargs())
         return BertModel(config), tokenizer, "scratch"
     path = shipped_bert_path() if init is None else Path(init)
-    kind = read_checkpoint(path)[1].get("model")
-    if kind != "bert":
-        raise ValueError(f"finetune takes a BERT checkpoint; {path} holds a {kind!r} model")
-    model, tokenizer, _ = load_bert(path)
+    try:
+        model, tokenizer, _ = load_pretrained(path, "bert")
+    except ValueError as error:
+        raise ValueError(f"finetune takes a BERT checkpoint: {error}") from None
     return model.bert, tokenizer, str(path.resolve())
 
 
 def finetune_recipe(args):
     """``FinetuneRecipe`` with the options given applied (a --max-steps below its min_steps lowers it too)."""
-    overrides = {field: getattr(args, field) for field in ("lr", "epochs", "max_steps", "batch_size")
+    overrides = {field: getattr(args, field) for field in ("lr", "epochs", "max_steps", "batch_size", "freezing")
                  if getattr(args, field) is not None}
     if args.max_steps is not None:
         overrides["min_steps"] = min(FinetuneRecipe.min_steps, args.max_steps)
@@ -136,7 +135,7 @@ def _run(args):
     if args.labels is not None and args.labels < len(class_names):
         raise ValueError(f"--labels {args.labels} is below the number of classes ({len(class_names)})")
     encoder, tokenizer, init = initial_encoder(args.init, args.seed)
-    default_max_len = TASKS[source["task"]].max_len if "task" in source else FILE_MAX_LEN
+    default_max_len = TASKS[source["task"]].max_len if "task" in source else encoder.config.max_len
     max_len = min(args.max_len or default_max_len, encoder.config.max_len)
     data = {"num_classes": len(class_names)}
     for part in PARTS:
@@ -181,12 +180,14 @@ def register(subparsers):
     sources = data_options.add_mutually_exclusive_group()
     sources.add_argument("--task", choices=sorted(TASKS), help=f"a task of the experiment (default {DEFAULT_TASK})")
     sources.add_argument("--train-file", help="labelled examples, .csv or .jsonl (see data/labelled/files.py)")
-    data_options.add_argument("--test-file", help="the test examples, same format (default: 20%% of --train-file)")
+    data_options.add_argument("--test-file", help=f"the test examples, same format (default: {TEST_FRACTION:.0%}% of "
+                                                  "--train-file)")
     data_options.add_argument("--text-column", default="text", help="column or field of the texts (default text)")
     data_options.add_argument("--label-column", default="label", help="column or field of the labels (default label)")
     data_options.add_argument("--split-seed", type=int, help="seed of a file's split (default 0)")
     data_options.add_argument("--max-len", type=int, help=f"tokens per text, at most the encoder's (default: the "
-                                                          f"task's, {FILE_MAX_LEN} for files)")
+                                                          f"task's; for files the encoder's, "
+                                                          f"{recipe(DEFAULT_RECIPE).max_len} for the shipped BERT)")
     parser.add_argument("--labels", type=label_count, default=500,
                         help="labelled training examples to use, stratified, or 'all' (default 500)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the budget, the head and the batches")
@@ -198,5 +199,8 @@ def register(subparsers):
                                                       f"{defaults.max_steps})")
     parser.add_argument("--batch-size", type=int, help=f"examples per step (default: the recipe's, "
                                                        f"{defaults.batch_size})")
+    parser.add_argument("--freezing", choices=FREEZING, help=f"what learns: the head, the head with the top encoder "
+                                                             f"layer and the pooler, or all (default: the recipe's, "
+                                                             f"{defaults.freezing})")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
     parser.set_defaults(func=_run)

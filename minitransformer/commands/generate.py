@@ -10,15 +10,16 @@ import argparse
 
 import torch
 
-from minitransformer.train.pretrain_gpt import load_gpt
+from minitransformer.train.checkpoint import load_pretrained
+from minitransformer.train.seeding import seeded_generator
 
 
 def _run(args):
-    model, tokenizer, _ = load_gpt(args.checkpoint)
+    model, tokenizer, _ = load_pretrained(args.checkpoint, "gpt")
     prompt = tokenizer.encode(args.prompt)
     if not prompt:
         raise ValueError(f"--prompt {args.prompt!r} has no tokens")
-    generator = torch.Generator().manual_seed(args.seed)
+    generator = seeded_generator(args.seed)
     ids = model.generate(torch.tensor([prompt]), args.tokens, temperature=args.temperature, top_k=args.top_k,
                          generator=generator)
     print(tokenizer.decode(ids[0].tolist()))

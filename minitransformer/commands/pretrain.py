@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from minitransformer.data.text.corpus import read_utf8
-from minitransformer.models.bert import POSITIONS
+from minitransformer.models.config import POSITIONS
 from minitransformer.nn.backends import BACKENDS
 from minitransformer.recipes.pretraining import DEFAULT_RECIPE, RECIPES, recipe, run_pretraining
 from minitransformer.train.distributed import init_distributed, is_main_process

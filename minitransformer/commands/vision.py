@@ -1,23 +1,49 @@
-"""`minitransformer vision pretrain | finetune`: the CNN transfer recipe from the command line.
+"""`minitransformer vision pretrain | finetune`: the CNN transfer recipe (recipes/vision.py) from the command line.
 
     minitransformer vision pretrain --classes 0 1 2 3 4 --out runs/vision/pretrain
     minitransformer vision finetune --checkpoint runs/vision/pretrain/checkpoint.safetensors \\
-        --classes 5 6 7 8 9 --labels 50 --strategy frozen --out runs/vision/frozen50
+        --classes 5 6 7 8 9 --labels 50 --freezing head --out runs/vision/head50
 
 ``pretrain`` trains a fresh CNN (models/cnn.py) on some classes of a data set; ``finetune`` adapts a
-pre-trained checkpoint to other classes or another data set with a label budget and a strategy
-(train/vision.py: frozen | full | scratch). Both show a progress bar, write ``checkpoint.safetensors``
-and ``loss_curve.png`` to ``--out`` (pretrain adds ``filters.png``) and print the test accuracy.
+pre-trained checkpoint to other classes or another data set with a label budget, ``--freezing`` saying
+what learns (train/freezing.py: head | top | all), or ``--scratch`` for the baseline: fresh weights of the
+checkpoint's shape. Every option not given keeps the recipe's value. Both show a progress bar, write
+``checkpoint.safetensors`` and ``loss_curve.png`` to ``--out`` (pretrain adds ``filters.png``) and print
+the test accuracy.
 """
 
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 from minitransformer.data.images.sets import DATASET_NAMES, DatasetMissingError, load_image_set
 from minitransformer.models.cnn import CNNConfig
-from minitransformer.train.loop import TrainConfig
-from minitransformer.train.vision import (DEFAULT_LR, STRATEGIES, evaluate, finetune, image_tensors,
-                                          load_pretrained, plot_filters, pretrain)
+from minitransformer.recipes.vision import VisionFinetuneRecipe, VisionPretrainRecipe
+from minitransformer.train.freezing import FREEZING
+from minitransformer.train.vision import evaluate, finetune, image_tensors, load_cnn, plot_filters, pretrain
+
+# recipe field -> (option, what it sets)
+PRETRAIN_OPTIONS = {
+    "train_size": ("--train-size", "class-balanced subset of the training images; 0 = all"),
+    "epochs": ("--epochs", "passes over the images"),
+    "batch_size": ("--batch", "images per step"),
+    "max_shift": ("--max-shift", "random shift augmentation in pixels"),
+    "lr": ("--lr", "peak learning rate"),
+}
+FINETUNE_OPTIONS = {
+    "labels": ("--labels", "class-balanced label budget; 0 = all"),
+    "steps": ("--steps", "optimizer steps"),
+    "batch_size": ("--batch", "images per step"),
+    "max_shift": ("--max-shift", "random shift augmentation in pixels"),
+    "lr": ("--lr", "peak learning rate of the new head"),
+    "freezing": ("--freezing", "what learns: the new head, the head and the top convolutions, or all"),
+    "top_layers": ("--top-layers", "convolutions that learn under --freezing top"),
+    "backbone_lr_scale": ("--backbone-lr-scale", "learning rate of the pre-trained convolutions / the head's"),
+}
+
+
+def _recipe(args, recipe_class):
+    return recipe_class(**{field.name: getattr(args, field.name) for field in fields(recipe_class)})
 
 
 def _task(args):
@@ -28,33 +54,34 @@ def _task(args):
     return train_set, test_set
 
 
-def _train_config(args, steps):
-    return TrainConfig(steps=steps, lr=args.lr, warmup_steps=steps // 10, decay="cosine", eval_every=0,
-                       checkpoint_every=0, seed=args.seed)
-
-
 def _pretrain(args):
+    recipe_ = _recipe(args, VisionPretrainRecipe)
     train_set, test_set = _task(args)
-    if args.train_size:
-        train_set = train_set.label_budget(args.train_size, seed=args.seed)
-    steps = args.epochs * -(-len(train_set) // args.batch)
-    model, normalize, _ = pretrain(train_set, CNNConfig(channels=tuple(args.channels)), _train_config(args, steps),
-                                   batch_size=args.batch, max_shift=args.max_shift, out_dir=args.out)
+    if recipe_.train_size:
+        train_set = train_set.label_budget(recipe_.train_size, seed=args.seed)
+    config = recipe_.train_config(len(train_set), args.seed)
+    model, normalize, _ = pretrain(train_set, CNNConfig(channels=tuple(args.channels)), config,
+                                   batch_size=recipe_.batch_size, max_shift=recipe_.max_shift, out_dir=args.out)
     plot_filters(model, args.out / "filters.png", title=f"first-layer filters, {train_set.name}")
     accuracy = evaluate(model, *image_tensors(test_set), normalize)["accuracy"]
-    print(f"pre-trained on {len(train_set)} images of {train_set.name} ({steps} steps); "
+    print(f"pre-trained on {len(train_set)} images of {train_set.name} ({config.steps} steps); "
           f"test accuracy {100 * accuracy:.1f} % on {len(test_set)} images; checkpoint in {args.out}")
 
 
 def _finetune(args):
-    base, normalize, _ = load_pretrained(args.checkpoint)
+    recipe_ = _recipe(args, VisionFinetuneRecipe)
+    freezing = "all" if args.scratch else recipe_.freezing
+    base, normalize, _ = load_cnn(args.checkpoint)
     train_set, test_set = _task(args)
-    if args.labels:
-        train_set = train_set.label_budget(args.labels, seed=args.seed)
-    model, _ = finetune(base, args.strategy, train_set, _train_config(args, args.steps), normalize,
-                        batch_size=args.batch, max_shift=args.max_shift, out_dir=args.out)
+    if recipe_.labels:
+        train_set = train_set.label_budget(recipe_.labels, seed=args.seed)
+    model, _ = finetune(base, freezing, train_set, recipe_.train_config(args.seed), normalize,
+                        batch_size=recipe_.batch_size, top_layers=recipe_.top_layers,
+                        backbone_lr_scale=recipe_.backbone_lr_scale, scratch=args.scratch,
+                        max_shift=recipe_.max_shift, out_dir=args.out)
     accuracy = evaluate(model, *image_tensors(test_set, model.config.image_size), normalize)["accuracy"]
-    print(f"{args.strategy} on {len(train_set)} labelled images of {train_set.name}: test accuracy "
+    start = "from scratch" if args.scratch else f"freezing {freezing}"
+    print(f"{start}, {len(train_set)} labelled images of {train_set.name}: test accuracy "
           f"{100 * accuracy:.1f} % on {len(test_set)} images; checkpoint in {args.out}")
 
 
@@ -67,11 +94,19 @@ def _run(args):
     return 0
 
 
-def _common(parser, classes_help, lr):
+def _options(parser, recipe_class, options, classes_help):
+    """The data options, then one option per recipe field, its default the recipe's."""
     parser.add_argument("--dataset", choices=DATASET_NAMES, default="fashion-mnist")
     parser.add_argument("--classes", type=int, nargs="+", help=classes_help)
-    parser.add_argument("--lr", type=float, default=lr, help=f"peak learning rate (default {lr:g})")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the subset, the weights and the batches")
+    defaults = recipe_class()
+    for field in fields(recipe_class):
+        option, meaning = options[field.name]
+        default = getattr(defaults, field.name)
+        parser.add_argument(option, dest=field.name, type=type(default), default=default,
+                            choices=FREEZING if field.name == "freezing" else None,
+                            help=f"{meaning} (default {default:g})" if isinstance(default, float)
+                            else f"{meaning} (default {default})")
 
 
 def register(subparsers):
@@ -80,22 +115,16 @@ def register(subparsers):
     actions = parser.add_subparsers(dest="vision_command", metavar="<pretrain|finetune>", required=True)
 
     pre = actions.add_parser("pretrain", help="train a fresh CNN on some classes of a data set")
-    _common(pre, "classes to train on (default: all)", DEFAULT_LR["pretrain"])
-    pre.add_argument("--train-size", type=int, default=8000, help="class-balanced subset; 0 = all")
-    pre.add_argument("--epochs", type=int, default=2)
-    pre.add_argument("--batch", type=int, default=64)
-    pre.add_argument("--max-shift", type=int, default=2, help="random shift augmentation in pixels")
-    pre.add_argument("--channels", type=int, nargs=2, default=list(CNNConfig.channels))
+    _options(pre, VisionPretrainRecipe, PRETRAIN_OPTIONS, "classes to train on (default: all)")
+    pre.add_argument("--channels", type=int, nargs=2, default=list(CNNConfig.channels),
+                     help=f"output channels of the two convolutions (default {' '.join(map(str, CNNConfig.channels))})")
     pre.add_argument("--out", type=Path, default=Path("runs/vision/pretrain"))
     pre.set_defaults(func=_run, action=_pretrain)
 
     fine = actions.add_parser("finetune", help="adapt a pre-trained CNN to new classes with few labels")
-    _common(fine, "classes of the new task (default: all)", DEFAULT_LR["finetune"])
+    _options(fine, VisionFinetuneRecipe, FINETUNE_OPTIONS, "classes of the new task (default: all)")
     fine.add_argument("--checkpoint", type=Path, required=True, help="a checkpoint from `vision pretrain`")
-    fine.add_argument("--strategy", choices=STRATEGIES, default="frozen")
-    fine.add_argument("--labels", type=int, default=50, help="class-balanced label budget; 0 = all")
-    fine.add_argument("--steps", type=int, default=80)
-    fine.add_argument("--batch", type=int, default=32)
-    fine.add_argument("--max-shift", type=int, default=0, help="random shift augmentation in pixels")
+    fine.add_argument("--scratch", action="store_true",
+                      help="start from fresh weights of the checkpoint's shape, every weight learning (the baseline)")
     fine.add_argument("--out", type=Path, default=Path("runs/vision/finetune"))
     fine.set_defaults(func=_run, action=_finetune)

@@ -22,26 +22,20 @@ Initialisation as in BERT: embeddings N(0, 0.02^2). The attention backend is ``c
 ``BertModel.forward`` is the one place that maps it.
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from minitransformer.data.pretraining.mlm import IGNORE_INDEX
 from minitransformer.data.text.tokenizer import PAD_ID
+from minitransformer.models.config import TransformerConfig, check_positions
 from minitransformer.nn import GELU, Dropout, Embedding, LayerNorm, Linear, TransformerEncoderLayer
 from minitransformer.nn.backends import resolve_backend
 from minitransformer.nn.losses import cross_entropy
 from minitransformer.nn.positional import LearnedPositionalEmbedding
 
 INIT_STD = 0.02
-POSITIONS = ("learned", "rotary")
-
-
-def check_positions(name):
-    if name not in POSITIONS:
-        raise ValueError(f"positions must be one of {POSITIONS}, got {name!r}")
-    return name
 
 
 def position_table(config):
@@ -52,21 +46,9 @@ def position_table(config):
 
 
 @dataclass
-class BertConfig:
-    vocab_size: int
-    max_len: int = 128
-    d_model: int = 128
-    n_layers: int = 2
-    n_heads: int = 4
-    d_ff: int = 512
-    dropout: float = 0.1
-    attention_dropout: float = 0.0  # the fused kernel has no attention dropout
+class BertConfig(TransformerConfig):
+    """The shared Transformer fields (models/config.py) and BERT's segment count."""
     n_segments: int = 2
-    backend: str = "auto"
-    positions: str = "learned"
-
-    def to_dict(self):
-        return asdict(self)
 
 
 class BertModel(nn.Module):

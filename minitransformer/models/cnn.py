@@ -8,9 +8,9 @@ then a fully connected classifier:
     h2 = maxpool2(relu(conv3x3(h1, C2)))                           ->  h2: (B, C2, 7, 7)
     logits = W2 relu(W1 flatten(h2) + b1) + b2                     ->  (B, num_classes)
 
-The convolutions ("features") are what pre-training is for; ``freeze_features`` and ``new_classifier``
-implement the transfer recipe of Yosinski et al. (2014, "How transferable are features in deep neural
-networks?"): keep the pre-trained convolutions fixed and train a fresh classifier on the new task.
+The convolutions ("features") are what pre-training is for; ``new_classifier`` puts a fresh head on them
+for a new task, as in the transfer recipe of Yosinski et al. (2014, "How transferable are features in deep
+neural networks?"), and train/freezing.py decides which of them learn (``convolutions``, bottom to top).
 """
 
 from dataclasses import asdict, dataclass
@@ -84,10 +84,9 @@ class CNN(nn.Module):
         accuracy = (logits.argmax(dim=-1) == labels).float().mean()
         return cross_entropy(logits, labels), {"accuracy": accuracy.detach()}
 
-    def freeze_features(self):
-        """Stop training the convolutions: no gradients reach them and the optimiser never sees them."""
-        for parameter in self.features.parameters():
-            parameter.requires_grad_(False)
+    def convolutions(self):
+        """The convolution layers of ``features``, first to last (the only ones with parameters)."""
+        return [module for module in self.features if isinstance(module, Conv2d)]
 
     def new_classifier(self, num_classes: int):
         """Replace the whole fully connected head by a freshly initialised one for ``num_classes``."""
@@ -97,4 +96,4 @@ class CNN(nn.Module):
 
     def first_layer_filters(self) -> torch.Tensor:
         """The first convolution's kernels, (C1, in_channels, k, k), for plotting."""
-        return self.features[0].weight.detach().cpu()
+        return self.convolutions()[0].weight.detach().cpu()

@@ -10,33 +10,22 @@ token from softmax(logits / temperature), optionally restricted to the ``top_k``
 (Fan et al. 2018); temperature 0 picks the argmax.
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from minitransformer.data.text.tokenizer import CLS_ID, SEP_ID
 from minitransformer.models.bert import INIT_STD, position_table
+from minitransformer.models.config import TransformerConfig
 from minitransformer.nn import Dropout, Embedding, LayerNorm, TransformerEncoderLayer
 from minitransformer.nn.backends import resolve_backend
 from minitransformer.nn.losses import cross_entropy
 
 
 @dataclass
-class GPTConfig:
-    vocab_size: int
-    max_len: int = 128
-    d_model: int = 128
-    n_layers: int = 2
-    n_heads: int = 4
-    d_ff: int = 512
-    dropout: float = 0.1
-    attention_dropout: float = 0.0  # the fused kernel has no attention dropout
-    backend: str = "auto"
-    positions: str = "learned"
-
-    def to_dict(self):
-        return asdict(self)
+class GPTConfig(TransformerConfig):
+    """The shared Transformer fields (models/config.py); GPT adds none."""
 
 
 class GPT(nn.Module):

@@ -25,7 +25,7 @@ from minitransformer.recipes.pretraining import recipe, run_pretraining
 from minitransformer.recipes.shipped import shipped_bert_path
 from minitransformer.recipes.tfidf import run_tfidf
 from minitransformer.train.finetune import predict
-from minitransformer.train.pretrain import load_bert
+from minitransformer.train.checkpoint import load_pretrained
 
 DEMO_TASK, DEMO_BUDGET, DEMO_SEEDS = "imdb", 500, (0, 1)
 ARMS = ("pretrained", "scratch", "tfidf")
@@ -50,7 +50,7 @@ def _demo_job(arm, seed):
         parts = task_parts(DEMO_TASK)
         record, predictions = run_tfidf(parts, len(dataset.class_names), DEMO_BUDGET, seed, return_predictions=True)
         return arm, seed, record, predictions == test_labels
-    model, tokenizer, _ = load_bert(path)
+    model, tokenizer, _ = load_pretrained(path, "bert")
     data = encoded_task(DEMO_TASK, tokenizer.to_json())
     if arm == "scratch":
         torch.manual_seed(seed)

@@ -2,6 +2,7 @@
 
     labelled budget (stratified, seeded) -> [CLS] text [SEP] at the task's length -> SequenceClassifier
     (mean pooling over the encoder's states, dropout, linear head) -> AdamW, every weight learning at ``lr``
+       (freezing "all", train/freezing.py)
     -> held-out validation accuracy at ``n_checks`` points of the run; the best state is kept
        (early stopping: the one choice made per run, on validation)
     -> test accuracy of that state, read once
@@ -20,6 +21,7 @@ import torch
 from minitransformer.data.labelled.budget import label_budget
 from minitransformer.models.classifier import POOLINGS, SequenceClassifier
 from minitransformer.train.finetune import evaluate_classifier, finetune
+from minitransformer.train.freezing import check_freezing
 from minitransformer.train.loop import TrainConfig
 
 
@@ -34,8 +36,11 @@ class FinetuneRecipe:
     max_steps: int = 300
     pooling: str = "mean"
     n_checks: int = 3  # validation evaluations per run (early stopping)
+    freezing: str = "all"  # what learns (train/freezing.py)
+    top_layers: int = 1  # encoder layers that learn under freezing "top"
 
     def __post_init__(self):
+        check_freezing(self.freezing)
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
         if not 1 <= self.min_steps <= self.max_steps:
@@ -70,7 +75,8 @@ def run_finetuning(encoder, data, budget, seed, recipe, return_classifier=False)
                          checkpoint_every=0, seed=seed)
     start = time.perf_counter()
     history = finetune(classifier, train_ids[chosen], train_pad[chosen], [train_labels[i] for i in chosen], config,
-                       batch_size=recipe.batch_size, freezing="all", backbone_lr_scale=recipe.backbone_lr_scale,
+                       batch_size=recipe.batch_size, freezing=recipe.freezing, top_layers=recipe.top_layers,
+                       backbone_lr_scale=recipe.backbone_lr_scale,
                        evaluate=check_validation, progress=False)
     best_step = next(r["step"] for r in history if r.get("eval_accuracy") == best["accuracy"])
     classifier.load_state_dict(best["state"])

@@ -35,9 +35,8 @@ from minitransformer.recipes.corpus import TASKS, review_corpus, task_data, task
 from minitransformer.recipes.finetuning import FinetuneRecipe, run_finetuning
 from minitransformer.recipes.pretraining import git_commit, recipe, run_pretraining
 from minitransformer.recipes.tfidf import run_tfidf
+from minitransformer.train.checkpoint import load_pretrained
 from minitransformer.train.loop import CHECKPOINT_NAME, kept_checkpoint_name
-from minitransformer.train.pretrain import load_bert
-from minitransformer.train.pretrain_gpt import load_gpt
 
 ARMS = ("bert", "gpt", "scratch", "tfidf")
 
@@ -53,6 +52,9 @@ class HeadlineConfig:
     arms: list = field(default_factory=lambda: list(ARMS))
     mechanism: bool = True  # fine-tune from BERT seed 0's kept checkpoints (IMDB, 500 labels)
     finetune: dict = field(default_factory=dict)  # FinetuneRecipe overrides
+    # each network arm's fine-tuning learning rate where it differs from the recipe's, chosen on validation
+    # (bench/finetune_lr_choice.py); empty: every arm at the recipe's rate
+    arm_lr: dict = field(default_factory=dict)
     pretrain: dict = field(default_factory=dict)  # overrides applied to both pre-training recipes
     workers: int = 2
 
@@ -66,6 +68,13 @@ class HeadlineConfig:
         if any(b is not None and (not isinstance(b, int) or b < 2) for b in self.budgets):
             raise ValueError(f"budgets must be ints >= 2 or None (all), got {self.budgets}")
         FinetuneRecipe(**self.finetune)
+        if set(self.arm_lr) - {"bert", "gpt", "scratch"} or any(not lr > 0 for lr in self.arm_lr.values()):
+            raise ValueError(f"arm_lr maps network arms to positive learning rates, got {self.arm_lr}")
+
+    def job_lr(self, arm):
+        """The arm's fine-tuning rate when it is not the recipe's, else 0.0 (the job names carry it)."""
+        lr = self.arm_lr.get(arm, 0.0)
+        return 0.0 if lr == FinetuneRecipe(**self.finetune).lr else lr
 
     def pretrain_recipe(self, model, seed):
         return recipe(f"reviews-{model}", seed=seed, **self.pretrain)
@@ -84,6 +93,7 @@ class Job:
     at_step: int = 0  # > 0: fine-tune from the checkpoint kept at this pre-training step
     budget: object = None
     seed: int = 0
+    lr: float = 0.0  # > 0: fine-tune at this rate instead of the recipe's
 
     @property
     def name(self):
@@ -91,7 +101,7 @@ class Job:
             return f"pretrain-{self.arm}{self.pretrain_seed}"
         init = self.arm + (str(self.pretrain_seed) if self.pretrain_seed >= 0 else "")
         init += f"@{self.at_step}" if self.at_step else ""
-        return f"{self.task}-{init}-{budget_name(self.budget)}-seed{self.seed}"
+        return f"{self.task}-{init}-{budget_name(self.budget)}-seed{self.seed}" + (f"-lr{self.lr:g}" if self.lr else "")
 
     def needs(self):
         """The pre-training job this one waits for, or None."""
@@ -123,11 +133,12 @@ def plan(config):
                 if "tfidf" in config.arms:
                     jobs.append(Job("tfidf", task, "tfidf", budget=budget, seed=seed))
                 if "scratch" in config.arms:
-                    jobs.append(Job("finetune", task, "scratch", budget=budget, seed=seed))
-                jobs += [Job("finetune", task, arm, s, budget=budget, seed=seed) for arm in arms
-                         for s in pretrain_seeds[arm]]
+                    jobs.append(Job("finetune", task, "scratch", budget=budget, seed=seed,
+                                    lr=config.job_lr("scratch")))
+                jobs += [Job("finetune", task, arm, s, budget=budget, seed=seed, lr=config.job_lr(arm))
+                         for arm in arms for s in pretrain_seeds[arm]]
     if config.mechanism and "bert" in config.arms and 0 in config.bert_seeds and "imdb" in config.tasks:
-        jobs += [Job("finetune", "imdb", "bert", 0, at_step, 500, seed)
+        jobs += [Job("finetune", "imdb", "bert", 0, at_step, 500, seed, config.job_lr("bert"))
                  for at_step in config.pretrain_recipe("bert", 0).keep_steps for seed in config.finetune_seeds]
     return sorted(jobs, key=priority)
 
@@ -153,7 +164,7 @@ def _encoder(job, config, work, tokenizer):
         return BertModel(BertConfig(vocab_size=len(tokenizer), **bert.model_kwargs()))
     folder = work / "pretrain" / f"{job.arm}_seed{job.pretrain_seed}"
     path = folder / (kept_checkpoint_name(job.at_step) if job.at_step else CHECKPOINT_NAME)
-    model, its_tokenizer, _ = load_bert(path) if job.arm == "bert" else load_gpt(path)
+    model, its_tokenizer, _ = load_pretrained(path, job.arm)
     if its_tokenizer.vocab != tokenizer.vocab:
         raise ValueError(f"{path} was pre-trained with another tokenizer than {work / 'tokenizer.json'}")
     return model.bert if job.arm == "bert" else GPTEncoder(model)
@@ -174,7 +185,8 @@ def run_job(job, config, work):
     else:
         data = encoded_task(job.task, tokenizer_json)
         encoder = _encoder(job, config, work, WordPieceTokenizer.from_json(tokenizer_json))
-        record = run_finetuning(encoder, data, job.budget, job.seed, FinetuneRecipe(**config.finetune))
+        recipe_ = FinetuneRecipe(**{**config.finetune, **({"lr": job.lr} if job.lr else {})})
+        record = run_finetuning(encoder, data, job.budget, job.seed, recipe_)
     record = {**asdict(job), "budget": budget_name(job.budget), "job": job.name, "threads": torch.get_num_threads(),
               "commit": commit, **record}
     path = work / "results" / f"{job.name}.json"

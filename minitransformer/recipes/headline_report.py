@@ -37,6 +37,12 @@ def load_records(work):
     return {"runs": [r for r in runs if r["kind"] != "pretrain"], "pretraining": pretraining}
 
 
+def for_config(records, config):
+    """The records of ``config``'s arms: a network arm's runs at its fine-tuning rate (``config.arm_lr``)."""
+    runs = [r for r in records["runs"] if r["arm"] == "tfidf" or r.get("lr", 0.0) == config.job_lr(r["arm"])]
+    return {**records, "runs": runs}
+
+
 def _budget_key(budget):
     return float("inf") if budget == "all" else int(budget)
 
@@ -146,7 +152,9 @@ def markdown(records, config):
              f"pre-trained model. Fine-tuning seeds {config.finetune_seeds}; BERT pre-training seeds "
              f"{config.bert_seeds}; " + (f"GPT pre-training seeds {config.gpt_seeds}" if config.gpt_seeds else
                                          "no GPT arm in this run") + ". Differences are paired over "
-             "fine-tuning seeds (pre-training seeds averaged first), with a Student-t 95% interval. Test texts "
+             "fine-tuning seeds (pre-training seeds averaged first), with a Student-t 95% interval. "
+             + (f"Fine-tuning learning rate per arm, chosen on validation: {config.arm_lr}. " if config.arm_lr else "")
+             + "Test texts "
              "never reached the tokenizer, pre-training or any choice; choices (early stopping, TF-IDF's C) "
              "were made on validation. Splits: pretrain_finetune_splits/.", ""]
     headline = paired_difference(table.get("imdb", {}).get("bert", {}).get("500", []),
@@ -232,6 +240,7 @@ def write_report(records, config, stem):
     """Write ``stem.md``, ``stem.json``, ``stem.png`` and ``stem_tokens.png``; returns the markdown."""
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
+    records = for_config(records, config)
     text = markdown(records, config)
     table = cells(records["runs"])
     summary = {task: {arm: {b: {"accuracy": [r["accuracy"] for r in rs]} for b, rs in arms.items()}

@@ -18,37 +18,41 @@ import json
 import math
 import subprocess
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from minitransformer.data.pretraining import causal
 from minitransformer.data.pretraining.causal import causal_lm_batch
 from minitransformer.data.pretraining.mlm import IGNORE_INDEX
 from minitransformer.data.pretraining.windows import mlm_window_batch
-from minitransformer.data.text.tokenizer import SEP_ID, WordPieceTokenizer
-from minitransformer.models.bert import BertConfig, BertForPreTraining, check_positions
-from minitransformer.models.gpt import GPT, GPTConfig
+from minitransformer.data.text.tokenizer import WordPieceTokenizer
+from minitransformer.models.config import TransformerConfig, check_positions
 from minitransformer.recipes.corpus import corpus_sha256, review_corpus
-from minitransformer.train.checkpoint import pretraining_state, read_checkpoint
+from minitransformer.train.checkpoint import PRETRAINED_MODELS, pretraining_state, read_checkpoint
 from minitransformer.train.distributed import is_main_process
 from minitransformer.train.loop import CHECKPOINT_NAME, TrainConfig, train
+from minitransformer.train.seeding import seeded_generator
 
-MODELS = ("bert", "gpt")
+MODELS = tuple(PRETRAINED_MODELS)
 EVAL_WINDOWS = 256
+EVAL_SEED = 12345  # the held-out windows and their masking: the same for every run
 
 
 @dataclass
 class PretrainRecipe:
-    """One pre-training run. The defaults are the headline's BERT (docs/pretraining.md says why)."""
+    """One pre-training run. The defaults are the headline's BERT (docs/pretraining.md says why). The model's
+    fields (``model_kwargs``) keep models/config.py's defaults except the window length and the positions,
+    the recipe's own choices."""
     model: str = "bert"
-    vocab_size: int = 8000
-    d_model: int = 128
-    n_layers: int = 2
-    n_heads: int = 4
-    d_ff: int = 512
-    max_len: int = 256
+    vocab_size: int = 8000  # the WordPiece vocabulary the tokenizer is trained to
+    d_model: int = TransformerConfig.d_model
+    n_layers: int = TransformerConfig.n_layers
+    n_heads: int = TransformerConfig.n_heads
+    d_ff: int = TransformerConfig.d_ff
+    max_len: int = 256  # the length IMDB reviews are read at for fine-tuning (recipes/corpus.py, TASKS)
     steps: int = 3000
     batch_size: int = 32
     lr: float = 2e-3
@@ -58,7 +62,7 @@ class PretrainRecipe:
     eval_every: int = 250
     checkpoint_every: int = 100
     keep_steps: list = field(default_factory=lambda: [375, 750, 1500])  # for the gain-vs-tokens curve
-    backend: str = "auto"
+    backend: str = TransformerConfig.backend
     positions: str = "rotary"  # models/bert.py: learned positions kept the MLM on a plateau for 1,800 steps
 
     def __post_init__(self):
@@ -69,8 +73,9 @@ class PretrainRecipe:
             raise ValueError(f"held_out_fraction must be in (0, 0.5), got {self.held_out_fraction}")
 
     def model_kwargs(self):
-        return {"d_model": self.d_model, "n_layers": self.n_layers, "n_heads": self.n_heads, "d_ff": self.d_ff,
-                "max_len": self.max_len, "backend": self.backend, "positions": self.positions}
+        """The model config's fields the recipe sets (all but the vocabulary, which is the tokenizer's size)."""
+        return {f.name: getattr(self, f.name) for f in fields(TransformerConfig)
+                if f.name != "vocab_size" and hasattr(self, f.name)}
 
     def train_config(self):
         return TrainConfig(steps=self.steps, lr=self.lr, warmup_steps=int(self.warmup_fraction * self.steps),
@@ -97,12 +102,10 @@ def recipe(name, **overrides):
 
 
 def token_stream(tokenizer, texts, seed=0):
-    """The documents in a seeded order, encoded and joined by [SEP]: a 1-D long tensor."""
-    ids = []
-    for index in np.random.default_rng(seed).permutation(len(texts)):
-        ids.extend(tokenizer.encode(texts[index]))
-        ids.append(SEP_ID)
-    return torch.tensor(ids, dtype=torch.long)
+    """The documents in a seeded order, encoded and joined by [SEP] (data/pretraining/causal.py): a 1-D long
+    tensor."""
+    order = np.random.default_rng(seed).permutation(len(texts))
+    return causal.token_stream(tokenizer, [texts[index] for index in order])
 
 
 def split_stream(recipe_, stream):
@@ -114,16 +117,15 @@ def split_stream(recipe_, stream):
 def build_model(recipe_, vocab_size):
     """The freshly initialised model of ``recipe_``; the initialisation is drawn from ``recipe_.seed``, so that
     two pre-training seeds differ in their initial weights as well as in their batches and masking."""
+    config_class, model_class = PRETRAINED_MODELS[recipe_.model]
     torch.manual_seed(recipe_.seed)
-    if recipe_.model == "bert":
-        return BertForPreTraining(BertConfig(vocab_size=vocab_size, **recipe_.model_kwargs()))
-    return GPT(GPTConfig(vocab_size=vocab_size, **recipe_.model_kwargs()))
+    return model_class(config_class(vocab_size=vocab_size, **recipe_.model_kwargs()))
 
 
 def make_batches(recipe_, stream, vocab_size):
     """``get_batch(step)``: a pure function of the step (a generator seeded by (seed, step))."""
     def get_batch(step):
-        generator = torch.Generator().manual_seed(recipe_.seed * 1_000_003 + step)
+        generator = seeded_generator(recipe_.seed, step)
         if recipe_.model == "bert":
             return mlm_window_batch(stream, recipe_.max_len, recipe_.batch_size, vocab_size, generator)
         return causal_lm_batch(stream, recipe_.max_len, recipe_.batch_size, generator)
@@ -132,7 +134,7 @@ def make_batches(recipe_, stream, vocab_size):
 
 def make_evaluator(recipe_, held_out, vocab_size):
     """Held-out loss (and MLM accuracy, or perplexity) on fixed windows with a fixed masking."""
-    generator = torch.Generator().manual_seed(12345)
+    generator = seeded_generator(EVAL_SEED)
     batches = []
     for _ in range(EVAL_WINDOWS // 64):
         if recipe_.model == "bert":
@@ -203,7 +205,7 @@ def run_pretraining(recipe_, out_dir, resume=False, progress=True, texts=None):
     history = train(model, make_batches(recipe_, train_stream, len(tokenizer)), recipe_.train_config(),
                     out_dir=out_dir, evaluate=make_evaluator(recipe_, held_out, len(tokenizer)), resume=resume,
                     progress=progress, desc=f"pre-train {recipe_.model.upper()}",
-                    checkpoint_state={**pretraining_state(recipe_.model, model.config, tokenizer), **provenance})
+                    checkpoint_state={**pretraining_state(model, tokenizer), **provenance})
     record = {**provenance, "steps": recipe_.steps, "tokens_seen": recipe_.steps * recipe_.batch_size * recipe_.max_len,
               "seconds_this_process": time.perf_counter() - start, "threads": torch.get_num_threads(),
               "commit": commit, "final": history[-1], "history": history}

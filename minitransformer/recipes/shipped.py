@@ -1,7 +1,7 @@
 """The pre-trained model shipped with the package: the headline's BERT (recipe reviews-bert, pre-training
 seed 0), weights stored in fp16, provenance in the file's metadata (docs/model_card.md).
 
-    load_bert(shipped_bert_path())       # -> (BertForPreTraining in fp32, tokenizer, state)
+    load_pretrained(shipped_bert_path())  # -> (BertForPreTraining in fp32, tokenizer, state)
     held_out_mlm_accuracy(model, tokenizer, PretrainRecipe(**state["recipe"]))   # recomputes the recorded figure
 
 ``export_shipped(checkpoint, out)`` makes the file from a pre-training checkpoint: every model tensor in
@@ -18,7 +18,7 @@ from safetensors.torch import save_file
 from minitransformer.recipes.corpus import corpus_sha256, review_corpus
 from minitransformer.recipes.pretraining import PretrainRecipe, make_evaluator, split_stream, token_stream
 from minitransformer.train.checkpoint import FORMAT_NAME, FORMAT_VERSION, read_checkpoint
-from minitransformer.train.pretrain import load_bert
+from minitransformer.train.checkpoint import load_pretrained
 
 SHIPPED_BERT = Path(__file__).resolve().parent.parent / "pretrained" / "reviews-bert.safetensors"
 REPRODUCE = "minitransformer pretrain --recipe reviews-bert --seed 0 --out DIR"
@@ -44,7 +44,7 @@ def held_out_mlm_accuracy(model, tokenizer, recipe, texts=None):
 def export_shipped(checkpoint, out=SHIPPED_BERT, run_record=None):
     """Write the fp16 shipped file from a BERT pre-training ``checkpoint``; returns its metadata state."""
     tensors, state = read_checkpoint(checkpoint)
-    model, tokenizer, _ = load_bert(checkpoint)
+    model, tokenizer, _ = load_pretrained(checkpoint, "bert")
     recipe = PretrainRecipe(**state["recipe"])
     texts = review_corpus()
     if corpus_sha256(texts) != state["corpus_sha256"]:

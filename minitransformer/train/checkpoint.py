@@ -9,6 +9,9 @@ One file holds everything needed to continue a run exactly:
               "state"   = JSON: step, loss history, model config, tokenizer, the optimizer's
                           hyper-parameters and per-parameter scalars, and anything the caller adds
 
+A pre-training checkpoint's state also names its model's kind, config and tokenizer
+(``pretraining_state``), so ``load_pretrained(path)`` rebuilds the model and its tokenizer from the file.
+
 Writing is atomic: the file is written under a temporary name in the same folder, then moved over
 the old one with ``os.replace`` — a run killed mid-write leaves the previous checkpoint intact.
 """
@@ -22,8 +25,12 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from minitransformer.data.text.tokenizer import WordPieceTokenizer
+from minitransformer.models.bert import BertConfig, BertForPreTraining
+from minitransformer.models.gpt import GPT, GPTConfig
 
 FORMAT_NAME, FORMAT_VERSION = "minitransformer-checkpoint", "1"
+# The models a pre-training checkpoint may hold: kind (its state's "model") -> (config class, model class).
+PRETRAINED_MODELS = {"bert": (BertConfig, BertForPreTraining), "gpt": (GPTConfig, GPT)}
 
 
 def _split_optimizer_state(optimizer):
@@ -115,18 +122,27 @@ def load_checkpoint(path, model, optimizer=None, restore_rng=True):
     return state
 
 
-def pretraining_state(kind, config, tokenizer):
-    """The JSON state a pre-training checkpoint carries, so that ``load_pretrained`` can rebuild it."""
-    return {"model": kind, "model_config": config.to_dict(), "tokenizer": tokenizer.to_json()}
+def pretraining_state(model, tokenizer):
+    """The JSON state a pre-training checkpoint carries, so that ``load_pretrained`` can rebuild it: the
+    model's kind (a key of ``PRETRAINED_MODELS``), its config and the tokenizer."""
+    kind = next((kind for kind, (_, model_class) in PRETRAINED_MODELS.items() if type(model) is model_class), None)
+    if kind is None:
+        raise ValueError(f"{type(model).__name__} is not a pre-training model ({sorted(PRETRAINED_MODELS)})")
+    return {"model": kind, "model_config": model.config.to_dict(), "tokenizer": tokenizer.to_json()}
 
 
-def load_pretrained(path, kind, build_model):
-    """``(model, tokenizer, state)`` from a checkpoint saved with ``pretraining_state(kind, …)``.
-
-    ``build_model(model_config_dict)`` makes the empty model; a checkpoint of another kind raises."""
-    _, state = read_checkpoint(path)
-    if state.get("model") != kind:
-        raise ValueError(f"checkpoint {path} does not hold a {kind.upper()} model (model={state.get('model')!r})")
-    model = build_model(state["model_config"])
-    load_checkpoint(path, model, restore_rng=False)
-    return model, WordPieceTokenizer.from_json(state["tokenizer"]), state
+def load_pretrained(path, kind=None):
+    """``(model, tokenizer, state)`` from a pre-training checkpoint: the model of the kind its state names
+    (``BertForPreTraining`` or ``GPT``), in eval mode, and its tokenizer. ValueError for a checkpoint that
+    holds no pre-trained model (a fine-tuned classifier, a CNN), or, when ``kind`` is given, another kind."""
+    tensors, state = read_checkpoint(path)
+    found = state.get("model")
+    if found not in PRETRAINED_MODELS:
+        raise ValueError(f"checkpoint {path} does not hold a pre-trained model (model={found!r}, not one of "
+                         f"{sorted(PRETRAINED_MODELS)})")
+    if kind is not None and found != kind:
+        raise ValueError(f"checkpoint {path} holds a {found.upper()} model, not a {str(kind).upper()}")
+    config_class, model_class = PRETRAINED_MODELS[found]
+    model = model_class(config_class(**state["model_config"]))
+    _load_model(model, tensors, path)
+    return model.eval(), WordPieceTokenizer.from_json(state["tokenizer"]), state

@@ -1,10 +1,8 @@
 """Fine-tuning a pre-trained encoder for classification (Devlin et al. 2019, section 4; Howard & Ruder
 2018, "ULMFiT", for discriminative learning rates):
 
-    freezing "head": only the classification head learns (the encoder is a fixed feature extractor);
-             "top":  the head, the pooler and the top ``top_layers`` encoder layers learn;
-             "all":  everything learns.
-    The encoder's trainable parameters use lr · backbone_lr_scale, the head uses lr.
+    freezing "head", "top" or "all" (train/freezing.py): what learns; "top" opens the top ``top_layers``
+    encoder layers and the pooler. The encoder's learning parameters use lr · backbone_lr_scale, the head lr.
 
 Batches are drawn epoch by epoch from a seeded permutation (a pure function of the step, so runs
 resume exactly), and each batch is trimmed to its longest sequence (data/text/padding.py).
@@ -18,32 +16,23 @@ from minitransformer.metrics import classification_report
 from minitransformer.models.bert import BertConfig, BertModel
 from minitransformer.models.classifier import SequenceClassifier
 from minitransformer.train.checkpoint import load_checkpoint, read_checkpoint
+from minitransformer.train.freezing import check_freezing, freezing_param_groups
 from minitransformer.train.loop import train
+from minitransformer.train.seeding import seeded_generator
 
-FREEZING = ("head", "top", "all")
+# Epoch e of a run seeded s walks a permutation seeded with s · 100,003 + e (not train/seeding.py's STRIDE:
+# the fine-tuning runs measured with this one must reproduce).
+EPOCH_STRIDE = 100_003
 
 
-def finetune_param_groups(classifier, lr, freezing="all", top_layers=1, backbone_lr_scale=0.1):
-    """Set ``requires_grad`` for the freezing strategy; returns the optimizer's parameter groups."""
-    if freezing not in FREEZING:
-        raise ValueError(f"freezing must be one of {FREEZING}, got {freezing!r}")
+def finetune_param_groups(classifier, lr, freezing="all", top_layers=1, backbone_lr_scale=1.0):
+    """Set ``requires_grad`` for ``freezing`` (train/freezing.py); returns the optimizer's parameter groups."""
     encoder = classifier.encoder
-    if freezing == "top" and not 1 <= top_layers <= len(encoder.layers):
+    if check_freezing(freezing) == "top" and not 1 <= top_layers <= len(encoder.layers):
         raise ValueError(f"top_layers must be in [1, {len(encoder.layers)}], got {top_layers}")
-    if not backbone_lr_scale > 0:
-        raise ValueError(f"backbone_lr_scale must be positive, got {backbone_lr_scale}")
-    for p in encoder.parameters():
-        p.requires_grad_(freezing == "all")
-    if freezing == "top":
-        for module in [*encoder.layers[-top_layers:], encoder.pooler]:
-            for p in module.parameters():
-                p.requires_grad_(True)
     head = [p for name, p in classifier.named_parameters() if not name.startswith("encoder.")]
-    backbone = [p for p in encoder.parameters() if p.requires_grad]
-    groups = [{"params": head, "lr": lr}]
-    if backbone:
-        groups.append({"params": backbone, "lr": lr * backbone_lr_scale})
-    return groups
+    top = [*encoder.layers[-top_layers:], encoder.pooler] if freezing == "top" else []
+    return freezing_param_groups(head, encoder, top, freezing, lr, backbone_lr_scale)
 
 
 def epoch_batches(n_examples, batch_size, seed=0):
@@ -55,7 +44,7 @@ def epoch_batches(n_examples, batch_size, seed=0):
 
     def indices(step):
         epoch, position = divmod(step, per_epoch)
-        order = torch.randperm(n_examples, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
+        order = torch.randperm(n_examples, generator=seeded_generator(seed, epoch, stride=EPOCH_STRIDE))
         return order[position * batch_size:(position + 1) * batch_size]
     return indices
 
@@ -79,7 +68,7 @@ def evaluate_classifier(classifier, input_ids, padding_mask, labels, num_classes
 
 
 def finetune(classifier, input_ids, padding_mask, labels, config, batch_size=32, freezing="all", top_layers=1,
-             backbone_lr_scale=0.1, evaluate=None, out_dir=None, progress=True, desc="fine-tune",
+             backbone_lr_scale=1.0, evaluate=None, out_dir=None, progress=True, desc="fine-tune",
              checkpoint_state=None):
     """Train ``classifier`` on (input_ids, padding_mask, labels) with ``train.loop.train``; returns the history."""
     labels = torch.as_tensor(labels, dtype=torch.long)

@@ -1,13 +1,12 @@
 """Pre-training the CNN on one image task and fine-tuning it on another, on the generic loop (train/loop.py).
 
-Transfer strategies for a new task with few labels (Yosinski et al. 2014, "How transferable are features
-in deep neural networks?"; the seeds' recipe is the first):
-
-    frozen    keep the pre-trained convolutions fixed, train a freshly initialised classifier head
-    full      start from the pre-trained convolutions and a fresh head, train everything; the
-              pre-trained convolutions learn at a lower rate (FEATURES_LR_FACTOR x the head's), as in
-              "discriminative fine-tuning" (Howard & Ruder 2018, ULMFiT)
-    scratch   a freshly initialised CNN of the same shape, trained on the same labels
+A new task with few labels starts from a copy of the pre-trained CNN with a freshly initialised classifier
+head (Yosinski et al. 2014, "How transferable are features in deep neural networks?"), and a freezing
+choice of train/freezing.py says what learns: "head" keeps the pre-trained convolutions fixed (the seeds'
+recipe), "top" opens the top ``top_layers`` convolutions, "all" trains everything; pre-trained
+convolutions that learn do so at lr · backbone_lr_scale (the head at lr). With ``scratch`` the start is a
+freshly initialised CNN of the same shape instead, every weight learning at lr: the baseline.
+The recipe's numbers (steps, batch sizes, learning rates) are in recipes/vision.py.
 
 Images are kept in [0, 1]; each batch is shifted at random (``max_shift`` pixels, 0 = off) and then
 normalised with the mean and std of the *pre-training* images, which travel in the checkpoint so the
@@ -26,11 +25,11 @@ import torch  # noqa: E402
 from minitransformer.data.images.transforms import Normalize, RandomShift, fit_to_size, to_float_batch  # noqa: E402
 from minitransformer.models.cnn import CNN, CNNConfig  # noqa: E402
 from minitransformer.train.checkpoint import load_checkpoint, read_checkpoint  # noqa: E402
+from minitransformer.train.freezing import check_freezing, freezing_param_groups  # noqa: E402
 from minitransformer.train.loop import train  # noqa: E402
+from minitransformer.train.seeding import seeded_generator  # noqa: E402
 
-STRATEGIES = ("frozen", "full", "scratch")
-DEFAULT_LR = {"pretrain": 2e-3, "finetune": 1e-3}
-FEATURES_LR_FACTOR = 0.3  # strategy "full": lr of the pre-trained convolutions / lr of the new head
+SHIFT_STREAM = 500_009  # the shifts of step t are seeded by (seed, SHIFT_STREAM + t), apart from the epochs' orders
 
 
 def image_tensors(image_set, size=28):
@@ -52,12 +51,11 @@ def batch_getter(x, labels, batch_size, seed, normalize, max_shift=0):
 
     def get_batch(step):
         epoch, position = divmod(step, batches_per_epoch)
-        order = torch.randperm(count, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+        order = torch.randperm(count, generator=seeded_generator(seed, epoch))
         index = order[position * batch_size:(position + 1) * batch_size]
         images = x[index]  # (b, 1, H, W)
         if max_shift:
-            shift_seed = seed * 1_000_003 + 500_009 + step
-            images = RandomShift(max_shift, generator=torch.Generator().manual_seed(shift_seed))(images)
+            images = RandomShift(max_shift, generator=seeded_generator(seed, SHIFT_STREAM + step))(images)
         return normalize(images), labels[index]
 
     return get_batch
@@ -85,8 +83,8 @@ def checkpoint_state(model, normalize, image_set):
             "class_names": list(image_set.class_names)}
 
 
-def pretrain(train_set, model_config, train_config, *, batch_size=64, max_shift=2, val_set=None,
-             out_dir=None, progress=True):
+def pretrain(train_set, model_config, train_config, *, batch_size, max_shift=0, val_set=None, out_dir=None,
+             progress=True):
     """Train a fresh CNN on ``train_set``; returns (model, normalize, history).
 
     The normalisation is fitted to ``train_set``; ``val_set`` (optional) is evaluated every
@@ -107,7 +105,7 @@ def pretrain(train_set, model_config, train_config, *, batch_size=64, max_shift=
     return model, normalize, history
 
 
-def load_pretrained(path):
+def load_cnn(path):
     """(model, normalize, state) from a checkpoint written by ``pretrain`` or ``finetune``."""
     _, state = read_checkpoint(path)
     if state.get("kind") != "vision-cnn":
@@ -117,38 +115,44 @@ def load_pretrained(path):
     return model, Normalize(*state["normalize"]), state
 
 
-def transfer_model(base, strategy, num_classes):
-    """The model a strategy starts from: a copy of ``base`` with a new head (``full``), the same with its
-    convolutions frozen (``frozen``), or a freshly initialised CNN of the same shape (``scratch``)."""
-    if strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
-    if strategy == "scratch":
+def transfer_model(base, num_classes, scratch=False):
+    """The model a fine-tuning run starts from: a copy of ``base`` with a new head for ``num_classes``, or
+    (``scratch``) a freshly initialised CNN of the same shape."""
+    if scratch:
         return CNN(CNNConfig(**{**base.config.to_dict(), "num_classes": num_classes}))
     model = copy.deepcopy(base)
     model.new_classifier(num_classes)
-    if strategy == "frozen":
-        model.freeze_features()
     return model
 
 
-def finetune(base, strategy, train_set, train_config, normalize, *, batch_size=32, max_shift=0,
-             out_dir=None, progress=True):
-    """Adapt the pre-trained ``base`` to ``train_set`` with ``strategy``; returns (model, history).
+def finetune(base, freezing, train_set, train_config, normalize, *, batch_size, top_layers=1,
+             backbone_lr_scale=1.0, scratch=False, max_shift=0, out_dir=None, progress=True):
+    """Adapt the pre-trained ``base`` to ``train_set``, ``freezing`` saying what learns (train/freezing.py);
+    returns (model, history). ``scratch``: start from fresh weights instead, all learning (``freezing`` "all").
 
-    ``train_config.lr`` is the head's learning rate (and everything's, for ``scratch``). ``base`` is not
+    ``train_config.lr`` is the head's learning rate (and everything's, from scratch). ``base`` is not
     modified. The seed of ``train_config`` decides the new weights and the batches.
     """
+    check_freezing(freezing)
+    if scratch and freezing != "all":
+        raise ValueError(f"from scratch nothing is pre-trained to freeze: freezing must be 'all', got {freezing!r}")
     torch.manual_seed(train_config.seed)
-    model = transfer_model(base, strategy, train_set.num_classes)
-    param_groups = None
-    if strategy == "full":
-        param_groups = [{"params": list(model.features.parameters()), "lr": train_config.lr * FEATURES_LR_FACTOR},
-                        {"params": list(model.classifier.parameters())}]
+    model = transfer_model(base, train_set.num_classes, scratch)
+    param_groups = None  # from scratch: every parameter at lr
+    if not scratch:
+        convolutions = model.convolutions()
+        if freezing == "top" and not 1 <= top_layers <= len(convolutions):
+            raise ValueError(f"top_layers must be in [1, {len(convolutions)}], got {top_layers}")
+        param_groups = freezing_param_groups(model.classifier.parameters(), model.features,
+                                             convolutions[-top_layers:], freezing, train_config.lr,
+                                             backbone_lr_scale)
     x, labels = image_tensors(train_set, model.config.image_size)
+    desc = f"{'scratch' if scratch else freezing} {train_set.name}"
     history = train(model, batch_getter(x, labels, batch_size, train_config.seed, normalize, max_shift),
                     train_config, out_dir=out_dir, param_groups=param_groups,
-                    checkpoint_state={**checkpoint_state(model, normalize, train_set), "strategy": strategy},
-                    progress=progress, desc=f"{strategy} {train_set.name}")
+                    checkpoint_state={**checkpoint_state(model, normalize, train_set), "freezing": freezing,
+                                      "scratch": scratch},
+                    progress=progress, desc=desc)
     return model, history
 
 

@@ -37,9 +37,11 @@ from minitransformer.data.word2vec.vectors import WordVectors
 from minitransformer.data.word2vec.vocab import build_vocabulary
 from minitransformer.data.word2vec.windows import epoch_windows, window_batches, window_groups
 from minitransformer.models.word2vec import CBOW, SkipGram
+from minitransformer.train.seeding import seeded_generator
 
 MODELS = {"skipgram": SkipGram, "cbow": CBOW}
 STEPS = ("auto", "fused", "torch")
+WORKER_STRIDE = 1000  # worker r of a run seeded s draws from seed s · 1000 + r
 
 
 def _sgd_step(config):
@@ -130,10 +132,11 @@ def _shards(sentence_of, count):
     return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
-def _train_shard(model, ids, sentence_of, keep, sampler, config, progress, seed, on_step=None):
-    """One worker: all epochs over one shard of the corpus, updating the shared tables."""
+def _train_shard(model, ids, sentence_of, keep, sampler, config, progress, seed, worker=None, on_step=None):
+    """One worker: all epochs over one shard of the corpus, updating the shared tables. Its generator is
+    seeded by (seed, worker); in this process (``worker`` None) by the seed alone."""
     torch.set_num_threads(1)
-    generator = torch.Generator().manual_seed(seed)
+    generator = seeded_generator(seed, worker, stride=WORKER_STRIDE)
     sgd_step = _sgd_step(config)
     for epoch in range(config.epochs):
         windows = epoch_windows(ids, sentence_of, keep, config.window, generator)
@@ -153,7 +156,7 @@ def _train_shard(model, ids, sentence_of, keep, sampler, config, progress, seed,
 def _run_workers(model, ids, sentence_of, keep, sampler, config, progress, seed, bar, context):
     model.share_memory()
     workers = [context.Process(target=_train_shard, args=(model, ids[a:b], sentence_of[a:b], keep, sampler,
-                                                          config, progress, seed * 1000 + rank))
+                                                          config, progress, seed, rank))
                for rank, (a, b) in enumerate(_shards(sentence_of, config.threads))]
     for worker in workers:
         worker.start()
@@ -178,7 +181,7 @@ def train_word2vec(sentences, config=None, seed=0, progress=True):
         raise ValueError("no word has a context word: every sentence has at most one word after min_count")
     vocab_seconds = time.perf_counter() - start
 
-    model = MODELS[config.model](len(vocab), config.dim, generator=torch.Generator().manual_seed(seed))
+    model = MODELS[config.model](len(vocab), config.dim, generator=seeded_generator(seed))
     total = config.epochs * len(ids)
     context = mp.get_context("fork")
     shared = _Progress(config, total, context)

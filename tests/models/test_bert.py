@@ -1,4 +1,5 @@
-"""mini-BERT: shapes, padding invariance, tied MLM head, loss parity with torch, gradcheck, bad input."""
+"""mini-BERT: shapes, padding invariance (trimmed padding too), tied MLM head, loss parity with torch, gradcheck,
+bad input."""
 
 from functools import lru_cache
 
@@ -9,6 +10,8 @@ from hypothesis import given, strategies as st
 from torch.func import functional_call
 
 from minitransformer.data.pretraining.mlm import IGNORE_INDEX
+from minitransformer.data.pretraining.nsp import bert_batch
+from minitransformer.data.text.padding import trim_padding
 from minitransformer.data.text.tokenizer import PAD_ID
 from minitransformer.models.bert import BertConfig, BertForPreTraining, BertModel
 from minitransformer.nn.backends import resolve_backend
@@ -55,6 +58,21 @@ def test_padding_does_not_change_real_positions(batch, length, extra, seed):
     padded = torch.cat([ids, torch.full((batch, min(extra, 16 - length)), PAD_ID)], dim=1)
     with torch.no_grad():
         torch.testing.assert_close(model(padded)[:, :length], model(ids), rtol=1e-4, atol=1e-5)
+
+
+def test_trimming_the_padding_of_a_sentence_pair_batch_keeps_the_loss():
+    examples = [([5, 6, 7], [8, 9], 0), ([5, 6], [7], 1), ([9, 8, 7, 6], [5], 0)]
+    batch = bert_batch(examples, max_len=16, vocab_size=12, generator=torch.Generator().manual_seed(0))
+    keys = ["input_ids", "segment_ids", "padding_mask", "mlm_labels"]
+    trimmed = {**batch, **dict(zip(keys, trim_padding(batch["padding_mask"], *(batch[key] for key in keys))))}
+    assert trimmed["input_ids"].shape == (3, 8) and batch["input_ids"].shape == (3, 16)
+    assert not trimmed["padding_mask"][:, -1].all()
+    torch.manual_seed(0)
+    model = BertForPreTraining(BertConfig(vocab_size=12, max_len=16, d_model=8, n_layers=1, n_heads=2, d_ff=16,
+                                          dropout=0.0, backend="eager")).double()
+    full_loss, _ = model.loss(batch)
+    trimmed_loss, _ = model.loss(trimmed)
+    assert torch.allclose(full_loss, trimmed_loss, atol=1e-12)
 
 
 def test_mlm_decoder_is_tied_to_the_token_embeddings():

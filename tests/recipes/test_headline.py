@@ -8,7 +8,8 @@ import pytest
 from scipy import stats
 
 from minitransformer.recipes.headline import HeadlineConfig, Job, plan
-from minitransformer.recipes.headline_report import label_efficiency, markdown, paired_difference, write_report
+from minitransformer.recipes.headline_report import (for_config, label_efficiency, markdown, paired_difference,
+                                                     write_report)
 
 
 def test_plan_puts_pretraining_first_and_imdb_500_next():
@@ -31,7 +32,8 @@ def test_plan_puts_pretraining_first_and_imdb_500_next():
 
 @pytest.mark.parametrize("kwargs, message", [({"arms": ["t5"]}, "arms"), ({"tasks": ["wiki"]}, "tasks"),
                                              ({"budgets": [1]}, "budgets"), ({"finetune_seeds": []}, "seeds"),
-                                             ({"finetune": {"pooling": "max"}}, "pooling")])
+                                             ({"finetune": {"pooling": "max"}}, "pooling"),
+                                             ({"arm_lr": {"tfidf": 1e-3}}, "arm_lr"), ({"arm_lr": {"bert": 0}}, "arm_lr")])
 def test_bad_config_is_rejected(kwargs, message):
     with pytest.raises(ValueError, match=message):
         HeadlineConfig(**kwargs)
@@ -41,6 +43,20 @@ def _run(task, arm, budget, seed, accuracy, pretrain_seed=-1, n_labels=None):
     return {"kind": "tfidf" if arm == "tfidf" else "finetune", "task": task, "arm": arm, "budget": budget,
             "seed": seed, "pretrain_seed": pretrain_seed, "at_step": 0, "accuracy": accuracy,
             "n_labels": n_labels or (20_000 if budget == "all" else int(budget))}
+
+
+def test_arm_learning_rates_name_their_jobs_and_select_their_runs():
+    config = HeadlineConfig(arm_lr={"bert": 3e-4, "scratch": 1e-3}, tasks=["imdb"], budgets=[500])
+    assert (config.job_lr("bert"), config.job_lr("scratch"), config.job_lr("gpt")) == (3e-4, 0.0, 0.0)
+    jobs = {job.name: job for job in plan(config)}
+    assert "imdb-bert1-500-seed2-lr0.0003" in jobs and "imdb-scratch-500-seed2" in jobs
+    assert all(job.lr == 3e-4 for job in jobs.values() if job.arm == "bert" and job.kind == "finetune")
+    assert jobs["imdb-bert0@375-500-seed0-lr0.0003"].at_step == 375
+    runs = [{**_run("imdb", "bert", "500", 0, 0.7, 0), "lr": 0.0}, {**_run("imdb", "bert", "500", 0, 0.8, 0), "lr": 3e-4},
+            {**_run("imdb", "scratch", "500", 0, 0.6), "lr": 0.0}, _run("imdb", "tfidf", "500", 0, 0.9)]
+    kept = for_config({"runs": runs, "pretraining": {}}, config)["runs"]
+    assert [(r["arm"], r["accuracy"]) for r in kept] == [("bert", 0.8), ("scratch", 0.6), ("tfidf", 0.9)]
+    assert "chosen on validation" in markdown({"runs": kept, "pretraining": {}}, config)
 
 
 def test_paired_difference_averages_pretraining_seeds_then_uses_student_t():

@@ -1,13 +1,18 @@
-"""The recipes: named configurations, their validation, and one fine-tuning run and the TF-IDF baseline on
-a toy task (fast)."""
+"""The recipes: named configurations (pre-training, vision), their defaults and validation, and one fine-tuning
+run and the TF-IDF baseline on a toy task (fast)."""
+
+from dataclasses import asdict
 
 import pytest
 import torch
 
 from minitransformer.models.bert import BertConfig, BertModel
+from minitransformer.models.config import TransformerConfig
+from minitransformer.models.gpt import GPTConfig
 from minitransformer.recipes.finetuning import FinetuneRecipe, run_finetuning
 from minitransformer.recipes.pretraining import DEFAULT_RECIPE, RECIPES, PretrainRecipe, build_model, recipe
 from minitransformer.recipes.tfidf import run_tfidf
+from minitransformer.recipes.vision import VisionFinetuneRecipe, VisionPretrainRecipe
 
 
 def test_recipes_are_named_and_overridable():
@@ -21,6 +26,34 @@ def test_recipes_are_named_and_overridable():
         recipe("reviews-bert", colour="red")
     with pytest.raises(ValueError, match="model must be one of"):
         PretrainRecipe(model="t5")
+
+
+def test_the_model_fields_default_to_the_model_config_and_the_saved_recipe_rebuilds_it():
+    bert = RECIPES["reviews-bert"]
+    assert (bert.steps, bert.d_model, bert.n_layers, bert.n_heads, bert.d_ff, bert.max_len, bert.vocab_size) == \
+        (3000, 128, 2, 4, 512, 256, 8000)
+    assert (bert.lr, bert.batch_size, bert.positions, bert.keep_steps) == (2e-3, 32, "rotary", [375, 750, 1500])
+    assert (bert.eval_every, bert.checkpoint_every) == (250, 100)
+    for field in ("d_model", "n_layers", "n_heads", "d_ff", "backend"):
+        assert getattr(PretrainRecipe(), field) == getattr(TransformerConfig, field)
+    config = build_model(bert, 50).config
+    assert isinstance(config, BertConfig) and config.max_len == bert.max_len and config.vocab_size == 50
+    assert config.dropout == TransformerConfig.dropout  # not a recipe field: the model's default
+    assert isinstance(build_model(RECIPES["reviews-gpt"], 50).config, GPTConfig)
+    for name in RECIPES:
+        assert PretrainRecipe(**asdict(RECIPES[name])) == RECIPES[name]  # what a checkpoint saves rebuilds it
+
+
+def test_vision_recipes_hold_the_measured_numbers():
+    pre, fine = VisionPretrainRecipe(), VisionFinetuneRecipe()
+    assert (pre.train_size, pre.epochs, pre.batch_size, pre.max_shift, pre.lr) == (8000, 2, 64, 2, 2e-3)
+    assert pre.steps(8000) == 250 and pre.train_config(8000, seed=3).warmup_steps == 25
+    assert (fine.labels, fine.steps, fine.batch_size, fine.max_shift, fine.lr) == (50, 80, 32, 0, 1e-3)
+    assert (fine.freezing, fine.backbone_lr_scale) == ("head", 0.3)
+    config = fine.train_config(seed=2)
+    assert (config.steps, config.warmup_steps, config.decay, config.seed) == (80, 8, "cosine", 2)
+    with pytest.raises(ValueError, match="freezing must be one of"):
+        VisionFinetuneRecipe(freezing="frozen")
 
 
 @pytest.mark.parametrize("name", sorted(RECIPES))
@@ -43,6 +76,9 @@ def test_finetune_steps_follow_epochs_within_bounds():
     assert [r.steps(n) for n in (10, 500, 800, 8454)] == [30, 79, 125, 150]
     with pytest.raises(ValueError, match="min_steps"):
         FinetuneRecipe(min_steps=10, max_steps=5)
+    assert FinetuneRecipe().freezing == "all"  # every weight learns, as in every arm of the headline
+    with pytest.raises(ValueError, match="freezing must be one of"):
+        FinetuneRecipe(freezing="full")
 
 
 def _toy_task(n=120, length=12, seed=0):

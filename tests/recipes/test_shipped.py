@@ -7,13 +7,12 @@ from minitransformer.data.text.tokenizer import WordPieceTokenizer
 from minitransformer.recipes.corpus import corpus_sha256, review_corpus
 from minitransformer.recipes.pretraining import RECIPES, PretrainRecipe
 from minitransformer.recipes.shipped import SHIPPED_BERT, held_out_mlm_accuracy, shipped_bert_path
-from minitransformer.train.checkpoint import read_checkpoint
-from minitransformer.train.pretrain import load_bert
+from minitransformer.train.checkpoint import load_pretrained, read_checkpoint
 
 
 @pytest.fixture(scope="module")
 def shipped():
-    model, tokenizer, state = load_bert(shipped_bert_path())
+    model, tokenizer, state = load_pretrained(shipped_bert_path(), "bert")
     return model, tokenizer, state, read_checkpoint(SHIPPED_BERT)[0]
 
 

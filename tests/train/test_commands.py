@@ -9,9 +9,11 @@ import random
 import shutil
 
 import pytest
+import torch
 
 from minitransformer.cli import main
 from minitransformer.recipes import shipped
+from minitransformer.train.checkpoint import load_pretrained
 from minitransformer.train.finetune import load_classifier
 
 TINY = ["--d-model", "16", "--layers", "1", "--heads", "2", "--d-ff", "32", "--max-len", "24", "--vocab-size", "80",
@@ -124,7 +126,11 @@ def test_finetune_with_a_test_file(bert_run, tmp_path, capsys):
     init = ["--init", str(bert_run[0] / "checkpoint.safetensors")]
     out = tmp_path / "cls"
     assert main(["finetune", *init, "--train-file", str(train), "--test-file", str(test), *columns, *FINETUNE_TINY,
-                 "--out", str(out)]) == 0
+                 "--freezing", "head", "--out", str(out)]) == 0
+    assert json.loads((out / "metrics.json").read_text())["recipe"]["freezing"] == "head"
+    classifier, _, _ = load_classifier(out / "checkpoint.safetensors")
+    pretrained = load_pretrained(init[1], "bert")[0].bert.state_dict()
+    assert all(torch.equal(value, pretrained[name]) for name, value in classifier.encoder.state_dict().items())
     split = json.loads((out / "split.json").read_text())
     assert len(split["validation"]) == 4 and len(split["train"]) == 36 and split["test"] == list(range(8))
     assert main(["evaluate", "--checkpoint", str(out / "checkpoint.safetensors")]) == 0

@@ -1,4 +1,4 @@
-"""Fine-tuning: freezing strategies and learning rates, epoch batches, and learning a toy task."""
+"""Fine-tuning: the freezing choices and learning rates, epoch batches, and learning a toy task."""
 
 import pytest
 import torch
@@ -23,7 +23,7 @@ def _trainable(model):
     return {name for name, p in model.named_parameters() if p.requires_grad}
 
 
-def test_freezing_strategies():
+def test_freezing_choices():
     model = _classifier()
     groups = finetune_param_groups(model, lr=1e-3, freezing="head")
     assert _trainable(model) == {"head.weight", "head.bias"} and len(groups) == 1

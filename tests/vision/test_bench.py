@@ -21,7 +21,7 @@ def test_quick_transfer_experiment_writes_its_results(tmp_path):
     main = runpy.run_path(str(SCRIPT), run_name="vision_transfer")["main"]
     assert main(["--quick", "--out", str(tmp_path)]) == 0
     results = json.loads((tmp_path / "vision_transfer.json").read_text())
-    assert len(results["runs"]) == 2 * 2 * 3  # budgets x seeds x strategies
+    assert len(results["runs"]) == 2 * 2 * 3  # budgets x seeds x arms
     assert all(0.0 <= run["accuracy"] <= 1.0 for run in results["runs"])
     assert "| 50 |" in (tmp_path / "vision_transfer.md").read_text()
     for png in ("vision_transfer.png", "vision_filters.png"):

@@ -13,9 +13,12 @@ def test_pretrain_then_finetune(fake_fashion_dir, tmp_path, capsys):
     for name in ("checkpoint.safetensors", "loss_curve.png", "filters.png"):
         assert (pre / name).is_file()
     assert main(["vision", "finetune", "--checkpoint", str(pre / "checkpoint.safetensors"), "--classes", "5", "6",
-                 "--labels", "4", "--steps", "2", "--strategy", "full", "--out", str(tmp_path / "fine")]) == 0
+                 "--labels", "4", "--steps", "2", "--freezing", "all", "--out", str(tmp_path / "fine")]) == 0
     out = capsys.readouterr().out
-    assert "full on 4 labelled images" in out and (tmp_path / "fine" / "checkpoint.safetensors").is_file()
+    assert "freezing all, 4 labelled images" in out and (tmp_path / "fine" / "checkpoint.safetensors").is_file()
+    assert main(["vision", "finetune", "--checkpoint", str(pre / "checkpoint.safetensors"), "--classes", "5", "6",
+                 "--labels", "4", "--steps", "2", "--scratch", "--out", str(tmp_path / "scratch")]) == 0
+    assert "from scratch, 4 labelled images" in capsys.readouterr().out
 
 
 def test_missing_data_set_prints_how_to_install(tmp_path, monkeypatch, capsys):

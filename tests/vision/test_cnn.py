@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from minitransformer.models.cnn import CNN, CNNConfig
 from minitransformer.nn import Conv2d, Linear, MaxPool2d
+from minitransformer.train.freezing import freezing_param_groups
 
 
 @given(batch=st.integers(1, 3), size=st.sampled_from([4, 8, 12, 28]), in_channels=st.integers(1, 2),
@@ -66,9 +67,11 @@ def test_bad_config(kwargs, message):
         CNNConfig(**kwargs)
 
 
-def test_freeze_features_stops_their_gradients_only():
+def test_freezing_the_convolutions_stops_their_gradients_only():
     model = CNN(CNNConfig(image_size=8, channels=(2, 3), hidden=4, num_classes=2))
-    model.freeze_features()
+    assert [conv.weight.shape[0] for conv in model.convolutions()] == [2, 3]
+    groups = freezing_param_groups(model.classifier.parameters(), model.features, [], "head", lr=0.1)
+    assert [len(group["params"]) for group in groups] == [len(list(model.classifier.parameters()))]
     loss, _ = model.loss((torch.randn(3, 1, 8, 8), torch.tensor([0, 1, 1])))
     loss.backward()
     assert all(p.grad is None and not p.requires_grad for p in model.features.parameters())

@@ -1,5 +1,5 @@
-"""Pre-training and fine-tuning (train/vision.py): a tiny run learns, the three strategies touch exactly
-the parameters they should, batches are reproducible, checkpoints round-trip."""
+"""Pre-training and fine-tuning (train/vision.py): a tiny run learns, each freezing choice and the start
+from scratch train exactly the parameters they should, batches are reproducible, checkpoints round-trip."""
 
 import numpy as np
 import pytest
@@ -9,10 +9,9 @@ from minitransformer.data.images.sets import ImageSet
 from minitransformer.data.images.transforms import Normalize
 from minitransformer.models.cnn import CNN
 from minitransformer.train.checkpoint import save_checkpoint
-from minitransformer.train import vision
 from minitransformer.train.loop import TrainConfig
-from minitransformer.train.vision import (batch_getter, evaluate, finetune, image_tensors, load_pretrained,
-                                          plot_filters, pretrain, transfer_model)
+from minitransformer.train.vision import (batch_getter, evaluate, finetune, image_tensors, load_cnn, plot_filters,
+                                          pretrain, transfer_model)
 
 
 def squares(n, num_classes=2, size=12, seed=0):
@@ -47,46 +46,57 @@ def test_a_tiny_pretraining_run_learns(pretrained):
     assert evaluate(model, *image_tensors(held_out, 12), normalize)["accuracy"] >= 0.9
 
 
-@pytest.mark.parametrize("strategy", ["frozen", "full", "scratch"])
-def test_strategies_train_exactly_what_they_should(pretrained, strategy):
+EVERY_CONVOLUTION = {"0.weight", "0.bias", "3.weight", "3.bias"}
+
+
+@pytest.mark.parametrize("freezing, scratch, learning", [("head", False, set()), ("top", False, {"3.weight", "3.bias"}),
+                                                         ("all", False, EVERY_CONVOLUTION),
+                                                         ("all", True, EVERY_CONVOLUTION)])
+def test_each_start_trains_exactly_what_it_should(pretrained, freezing, scratch, learning):
     base, normalize, _, _ = pretrained
     base_state = {k: v.clone() for k, v in base.state_dict().items()}
     new_task = squares(30, num_classes=3, seed=2)
-    model, history = finetune(base, strategy, new_task, config(5), normalize, batch_size=8, progress=False)
+    model, history = finetune(base, freezing, new_task, config(5), normalize, batch_size=8, scratch=scratch,
+                              progress=False)
     features = dict(model.features.named_parameters())
     base_features = dict(base.features.named_parameters())
     assert model.config.num_classes == 3 and len(history) == 5
     for name, value in base.state_dict().items():  # the pre-trained model itself is untouched
         assert torch.equal(value, base_state[name])
-    if strategy == "frozen":
-        for name, parameter in features.items():
-            assert parameter.grad is None and not parameter.requires_grad
-            assert torch.equal(parameter, base_features[name])
-    else:
-        assert all(parameter.requires_grad for parameter in features.values())
-        assert any(not torch.equal(features[name], base_features[name]) for name in features)
+    assert {name for name, parameter in features.items() if parameter.requires_grad} == learning
+    for name, parameter in features.items():
+        if name not in learning:
+            assert parameter.grad is None and torch.equal(parameter, base_features[name])
+        else:
+            assert not torch.equal(parameter, base_features[name])
     assert model(torch.randn(2, 1, 12, 12)).shape == (2, 3)
 
 
-def test_full_gives_the_pretrained_convolutions_the_scaled_learning_rate(pretrained, monkeypatch):
+def test_all_gives_the_pretrained_convolutions_the_scaled_learning_rate(pretrained):
     base, normalize, _, _ = pretrained
-    monkeypatch.setattr(vision, "FEATURES_LR_FACTOR", 0.0)  # a zero rate must leave them exactly as they were
-    model, _ = finetune(base, "full", squares(12, num_classes=3), config(3), normalize, batch_size=4, progress=False)
+    tiny = 1e-12  # the convolutions at a vanishing rate barely move; the head at lr does
+    model, _ = finetune(base, "all", squares(12, num_classes=3), config(3), normalize, batch_size=4,
+                        backbone_lr_scale=tiny, progress=False)
     for tuned, original in zip(model.features.parameters(), base.features.parameters()):
-        assert tuned.requires_grad and torch.equal(tuned, original)
+        assert tuned.requires_grad and torch.allclose(tuned, original, rtol=0, atol=1e-9)
     torch.manual_seed(0)  # finetune seeds with config's seed 0, then builds this very head
-    initial_head = transfer_model(base, "full", 3).classifier
+    initial_head = transfer_model(base, 3).classifier
     assert all(not torch.equal(p, q) for p, q in zip(model.classifier.parameters(), initial_head.parameters()))
 
 
-def test_scratch_starts_from_fresh_weights_and_full_from_the_pretrained_ones(pretrained):
-    base = pretrained[0]
-    scratch, full = transfer_model(base, "scratch", 3), transfer_model(base, "full", 3)
+def test_scratch_starts_from_fresh_weights_and_the_others_from_the_pretrained_ones(pretrained):
+    base, normalize, _, _ = pretrained
+    scratch, tuned = transfer_model(base, 3, scratch=True), transfer_model(base, 3)
     first = "0.weight"
     assert not torch.equal(dict(scratch.features.named_parameters())[first], base.features[0].weight)
-    assert torch.equal(dict(full.features.named_parameters())[first], base.features[0].weight)
-    with pytest.raises(ValueError, match="strategy must be one of"):
-        transfer_model(base, "linear-probe", 3)
+    assert torch.equal(dict(tuned.features.named_parameters())[first], base.features[0].weight)
+    new_task = squares(12, num_classes=3)
+    with pytest.raises(ValueError, match="freezing must be one of"):
+        finetune(base, "linear-probe", new_task, config(1), normalize, batch_size=4, progress=False)
+    with pytest.raises(ValueError, match="from scratch nothing is pre-trained to freeze"):
+        finetune(base, "head", new_task, config(1), normalize, batch_size=4, scratch=True, progress=False)
+    with pytest.raises(ValueError, match="top_layers must be in"):
+        finetune(base, "top", new_task, config(1), normalize, batch_size=4, top_layers=3, progress=False)
 
 
 def test_batches_depend_on_the_step_only_and_cover_each_epoch():
@@ -133,24 +143,24 @@ def test_checkpoints_round_trip(tmp_path, small_config):
     data = squares(16)
     model, normalize, _ = pretrain(data, small_config, config(2), batch_size=8, out_dir=tmp_path / "pre",
                                    progress=False)
-    loaded, loaded_normalize, state = load_pretrained(tmp_path / "pre" / "checkpoint.safetensors")
+    loaded, loaded_normalize, state = load_cnn(tmp_path / "pre" / "checkpoint.safetensors")
     x = torch.randn(3, 1, 12, 12)
     assert torch.equal(loaded(x), model(x))
     assert (loaded_normalize.mean, loaded_normalize.std) == (normalize.mean, normalize.std)
     assert state["class_names"] == ["0", "1"] and (tmp_path / "pre" / "loss_curve.png").is_file()
-    tuned, _ = finetune(loaded, "frozen", squares(12, num_classes=3), config(2), normalize, batch_size=4,
+    tuned, _ = finetune(loaded, "head", squares(12, num_classes=3), config(2), normalize, batch_size=4,
                         out_dir=tmp_path / "tuned", progress=False)
-    reloaded, _, tuned_state = load_pretrained(tmp_path / "tuned" / "checkpoint.safetensors")
-    assert tuned_state["strategy"] == "frozen" and torch.equal(reloaded(x), tuned(x))
+    reloaded, _, tuned_state = load_cnn(tmp_path / "tuned" / "checkpoint.safetensors")
+    assert (tuned_state["freezing"], tuned_state["scratch"]) == ("head", False) and torch.equal(reloaded(x), tuned(x))
 
 
 def test_loading_something_else_raises(tmp_path):
     save_checkpoint(tmp_path / "other.safetensors", torch.nn.Linear(2, 2), state={"kind": "bert"})
     with pytest.raises(ValueError, match="not a vision CNN checkpoint"):
-        load_pretrained(tmp_path / "other.safetensors")
+        load_cnn(tmp_path / "other.safetensors")
     (tmp_path / "junk.safetensors").write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="truncated or not a safetensors file"):
-        load_pretrained(tmp_path / "junk.safetensors")
+        load_cnn(tmp_path / "junk.safetensors")
 
 
 def test_plot_filters_writes_a_png(tmp_path, small_config):
