@@ -11,7 +11,9 @@ label budgets {100, 500, 2000, all}, 2 BERT pre-training seeds x 3 fine-tuning s
 Jobs write their records to bench/results/pretrain_finetune_work/results/ as they end; an interrupted run
 continues where it stopped. The report: bench/results/pretrain_finetune.{json,md,png} and
 pretrain_finetune_tokens.png (gain against pre-training tokens); the splits are saved beside them.
-Budget: about 5 hours of one core for the whole plan (two workers: about 2.5 hours).
+Budget, measured on one core per worker: each BERT pre-training run about 75 min; an IMDB fine-tuning run
+3-5 min, a VADER or TREC run under a minute; the whole plan about 6-7 hours of one core (two workers:
+half that).
 """
 
 import argparse

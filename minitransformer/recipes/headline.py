@@ -54,7 +54,7 @@ class HeadlineConfig:
     finetune: dict = field(default_factory=dict)  # FinetuneRecipe overrides
     # each network arm's fine-tuning learning rate where it differs from the recipe's, chosen on validation
     # (bench/finetune_lr_choice.py); empty: every arm at the recipe's rate
-    arm_lr: dict = field(default_factory=dict)
+    arm_lr: dict = field(default_factory=lambda: {"scratch": 3e-4})
     pretrain: dict = field(default_factory=dict)  # overrides applied to both pre-training recipes
     workers: int = 2
 

@@ -130,7 +130,8 @@ def task_section(task, task_cells):
 
 def short_commit(commit):
     """``abcdef1234`` or ``abcdef1234+modified`` (the working tree differed from the commit)."""
-    return commit[:10] + ("+modified" if commit.endswith("+modified") else "")
+    base, modified, _ = commit.partition("+modified")
+    return base[:10] + modified
 
 
 def compute_section(pretraining):

@@ -95,7 +95,7 @@ def test_label_efficiency():
 
 
 def test_report_files_and_text(tmp_path):
-    text = write_report(_results(), HeadlineConfig(), tmp_path / "report")
+    text = write_report(_results(), HeadlineConfig(arm_lr={}), tmp_path / "report")
     assert "**IMDB, 500 labels: pre-trained BERT − scratch = +6.0 [" in text
     assert "| bert − tfidf | -1.0 [-3.5, +1.5] |" in text and "reached by scratch at 2,000 labels" in text
     assert "| bert_seed0 | 900 | 7.4 M | 1 min | 1 | MLM accuracy 30.0% | abc |" in text
