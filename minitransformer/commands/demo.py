@@ -2,8 +2,8 @@
 
 1. The paradigm (recipes/demo.py): a minute of live pre-training (the masked-LM loss falls), then the
    shipped pre-trained BERT, the same model from scratch and TF-IDF + logistic regression fine-tuned on the
-   same 500 IMDB labels with 2 seeds, and the gain with its 95% interval (about 6 minutes on 2 cores; the
-   full measurement with every budget and task is bench/pretrain_finetune.py).
+   same 500 TREC questions with 3 seeds, and the gain with its 95% interval (the full measurement with
+   every task and budget is bench/pretrain_finetune.py).
 2. Check every implementation of our ops (softmax, attention) — the C++ op, each CUDA kernel version
    (on the GPU, or emulated on the CPU), the hand-written torch version — against the NumPy float64
    references.
