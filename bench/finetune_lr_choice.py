@@ -50,7 +50,7 @@ def main():
     with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:
         runs = list(pool.map(validation_run, *zip(*grid)))
     for arm, seed in ARMS:
-        name = f"{TASK}-{arm}{seed if seed >= 0 else ''}-{BUDGET}-seed{SEED}"
+        name = Job("finetune", TASK, arm, seed, budget=BUDGET, seed=SEED).name
         record = json.loads((WORK / "results" / f"{name}.json").read_text())
         runs.append({"arm": arm, "pretrain_seed": seed, "lr": FinetuneRecipe().lr, "from_record": name,
                      **{key: record[key] for key in ("validation_accuracy", "best_step", "steps", "seconds", "threads")}})

@@ -22,7 +22,7 @@ import torch
 
 from minitransformer.models.bert import BertConfig, BertModel
 from minitransformer.recipes.corpus import review_corpus, task_data, task_parts
-from minitransformer.recipes.finetuning import FinetuneRecipe, run_finetuning
+from minitransformer.recipes.finetuning import run_finetuning
 from minitransformer.recipes.headline_report import TASK_NAMES
 from minitransformer.recipes.headline import HeadlineConfig, encoded_task
 from minitransformer.recipes.pretraining import recipe, run_pretraining
@@ -61,9 +61,8 @@ def _demo_job(arm, seed):
         encoder = BertModel(BertConfig(**model.config.to_dict()))
     else:
         encoder = model.bert
-    rate = HeadlineConfig().arm_lr.get("scratch" if arm == "scratch" else "bert", FinetuneRecipe().lr)
-    record, classifier = run_finetuning(encoder, data, DEMO_BUDGET, seed, FinetuneRecipe(lr=rate),
-                                        return_classifier=True)
+    finetune_recipe = HeadlineConfig().finetune_recipe("scratch" if arm == "scratch" else "bert")
+    record, classifier = run_finetuning(encoder, data, DEMO_BUDGET, seed, finetune_recipe, return_classifier=True)
     ids, pad, _ = data["test"]
     return arm, seed, record, predict(classifier, ids, pad).numpy() == test_labels
 

@@ -71,9 +71,13 @@ class HeadlineConfig:
         if set(self.arm_lr) - {"bert", "gpt", "scratch"} or any(not lr > 0 for lr in self.arm_lr.values()):
             raise ValueError(f"arm_lr maps network arms to positive learning rates, got {self.arm_lr}")
 
+    def finetune_recipe(self, arm):
+        """The fine-tuning recipe of a network arm: ``finetune`` overrides, at the arm's rate."""
+        return FinetuneRecipe(**{**self.finetune, **({"lr": self.arm_lr[arm]} if arm in self.arm_lr else {})})
+
     def job_lr(self, arm):
         """The arm's fine-tuning rate when it is not the recipe's, else 0.0 (the job names carry it)."""
-        lr = self.arm_lr.get(arm, 0.0)
+        lr = self.finetune_recipe(arm).lr
         return 0.0 if lr == FinetuneRecipe(**self.finetune).lr else lr
 
     def pretrain_recipe(self, model, seed):

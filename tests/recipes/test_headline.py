@@ -48,6 +48,7 @@ def _run(task, arm, budget, seed, accuracy, pretrain_seed=-1, n_labels=None):
 def test_arm_learning_rates_name_their_jobs_and_select_their_runs():
     config = HeadlineConfig(arm_lr={"bert": 3e-4, "scratch": 1e-3}, tasks=["imdb"], budgets=[500])
     assert (config.job_lr("bert"), config.job_lr("scratch"), config.job_lr("gpt")) == (3e-4, 0.0, 0.0)
+    assert (config.finetune_recipe("bert").lr, config.finetune_recipe("gpt").lr) == (3e-4, 1e-3)
     jobs = {job.name: job for job in plan(config)}
     assert "imdb-bert1-500-seed2-lr0.0003" in jobs and "imdb-scratch-500-seed2" in jobs
     assert all(job.lr == 3e-4 for job in jobs.values() if job.arm == "bert" and job.kind == "finetune")
