@@ -83,5 +83,6 @@ def run_finetuning(encoder, data, budget, seed, recipe, return_classifier=False)
     test = evaluate_classifier(classifier, *data["test"], data["num_classes"])
     record = {"n_labels": len(chosen), "steps": steps, "best_step": best_step, "validation_accuracy": best["accuracy"],
               "accuracy": test["accuracy"], "macro_f1": test["macro_f1"], "confusion_matrix": test["confusion_matrix"],
+              "validation_curve": [[r["step"], r["eval_accuracy"]] for r in history if "eval_accuracy" in r],
               "final_train_loss": history[-1]["loss"], "seconds": time.perf_counter() - start}
     return (record, classifier) if return_classifier else record

@@ -53,7 +53,7 @@ class HeadlineConfig:
     mechanism: bool = True  # fine-tune from BERT seed 0's kept checkpoints (IMDB, 500 labels)
     finetune: dict = field(default_factory=dict)  # FinetuneRecipe overrides
     # each network arm's fine-tuning learning rate where it differs from the recipe's, chosen on validation
-    # (bench/finetune_lr_choice.py); empty: every arm at the recipe's rate
+    # (bench/finetune_choice.py); empty: every arm at the recipe's rate
     arm_lr: dict = field(default_factory=lambda: {"scratch": 3e-4})
     pretrain: dict = field(default_factory=dict)  # overrides applied to both pre-training recipes
     workers: int = 2
@@ -160,7 +160,7 @@ def encoded_task(task, tokenizer_json):
     return data
 
 
-def _encoder(job, config, work, tokenizer):
+def encoder_for(job, config, work, tokenizer):
     """The job's encoder: fresh (scratch, seeded by the job's seed) or loaded from its pre-training run."""
     if job.arm == "scratch":
         torch.manual_seed(job.seed)
@@ -188,7 +188,7 @@ def run_job(job, config, work):
         record = run_tfidf(task_parts(job.task), len(task_data(job.task)[0].class_names), job.budget, job.seed)
     else:
         data = encoded_task(job.task, tokenizer_json)
-        encoder = _encoder(job, config, work, WordPieceTokenizer.from_json(tokenizer_json))
+        encoder = encoder_for(job, config, work, WordPieceTokenizer.from_json(tokenizer_json))
         recipe_ = FinetuneRecipe(**{**config.finetune, **({"lr": job.lr} if job.lr else {})})
         record = run_finetuning(encoder, data, job.budget, job.seed, recipe_)
     record = {**asdict(job), "budget": budget_name(job.budget), "job": job.name, "threads": torch.get_num_threads(),
