@@ -1,4 +1,5 @@
-// Argument checks shared by every attention implementation (CPU, CUDA, emulated CUDA).
+// Argument checks shared by every attention implementation (CPU, CUDA, emulated CUDA), and the CUDA
+// kernels' argument struct filled from tensors (CUDA and emulated CUDA).
 //
 // q (B, H, N_q, D), k and v (B, H, N_k, D), same dtype and device; key_padding_mask (B, N_k) bool with
 // True = masked; scale defaults to 1/sqrt(D). lse (B, H, N_q) is float32, or float64 when q is.
@@ -7,6 +8,8 @@
 
 #include <cmath>
 #include <optional>
+
+#include "kernels/attention_params.cuh"
 
 namespace mt {
 
@@ -64,5 +67,38 @@ inline double attention_scale(const at::Tensor& q, std::optional<double> scale) 
 
 // A tensor whose last dimension is contiguous (the GEMMs and kernels need unit-stride rows).
 inline at::Tensor rows_contiguous(const at::Tensor& t) { return t.stride(-1) == 1 ? t : t.contiguous(); }
+
+// The CUDA kernels' arguments for contiguous q, k, v and mask (undefined: no mask); the outputs, the
+// workspace and the backward's tensors are set by the caller. The tensors must outlive the launches.
+inline AttentionArgs attention_args(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                    const at::Tensor& mask, bool causal, std::optional<double> scale) {
+  AttentionArgs a{};
+  a.q = q.const_data_ptr();
+  a.k = k.const_data_ptr();
+  a.v = v.const_data_ptr();
+  a.key_padding_mask = mask.defined() ? mask.const_data_ptr<bool>() : nullptr;
+  a.batch = static_cast<int>(q.size(0));
+  a.heads = static_cast<int>(q.size(1));
+  a.n_q = static_cast<int>(q.size(2));
+  a.n_k = static_cast<int>(k.size(2));
+  a.dim = static_cast<int>(q.size(3));
+  a.scale = static_cast<float>(attention_scale(q, scale));
+  a.causal = causal;
+  return a;
+}
+
+// The backward's tensors, all contiguous: out, lse (float32) and grad_out are read; delta (B, H, N_q)
+// float32 scratch, grad_q, grad_k and grad_v are written.
+inline void set_backward_args(AttentionArgs& a, const at::Tensor& out, const at::Tensor& lse,
+                              const at::Tensor& grad_out, at::Tensor& delta, at::Tensor& grad_q,
+                              at::Tensor& grad_k, at::Tensor& grad_v) {
+  a.out = const_cast<void*>(out.const_data_ptr());  // read only in the backward
+  a.lse = const_cast<float*>(lse.const_data_ptr<float>());
+  a.grad_out = grad_out.const_data_ptr();
+  a.delta = delta.mutable_data_ptr<float>();
+  a.grad_q = grad_q.mutable_data_ptr();
+  a.grad_k = grad_k.mutable_data_ptr();
+  a.grad_v = grad_v.mutable_data_ptr();
+}
 
 }  // namespace mt

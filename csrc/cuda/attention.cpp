@@ -1,6 +1,6 @@
 // CUDA glue of the attention ops: checks, contiguous inputs, the workspace, the current stream.
-// attention_forward and attention_backward run the best kernel (v3 and its backward);
-// attention_kernel runs rung `version` of the ladder.
+// attention_forward runs the best kernel (the ladder's last rung), attention_kernel rung `version`
+// (csrc/kernels/attention_ladder.cuh); attention_backward runs the backward kernels.
 #include <ATen/ATen.h>
 #include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
@@ -12,11 +12,10 @@
 
 #include "attention_args.h"
 #include "cuda/attention_launch.h"
+#include "kernel_versions.h"
 
 namespace mt::cuda {
 namespace {
-
-constexpr int kBestVersion = kAttentionVersions;
 
 AttentionDtype check_cuda_inputs(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                  const std::optional<at::Tensor>& key_padding_mask, const char* op) {
@@ -35,23 +34,6 @@ AttentionDtype check_cuda_inputs(const at::Tensor& q, const at::Tensor& k, const
   }
 }
 
-AttentionArgs make_args(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
-                        bool causal, std::optional<double> scale) {
-  AttentionArgs a{};
-  a.q = q.const_data_ptr();
-  a.k = k.const_data_ptr();
-  a.v = v.const_data_ptr();
-  a.key_padding_mask = mask.defined() ? mask.const_data_ptr<bool>() : nullptr;
-  a.batch = static_cast<int>(q.size(0));
-  a.heads = static_cast<int>(q.size(1));
-  a.n_q = static_cast<int>(q.size(2));
-  a.n_k = static_cast<int>(k.size(2));
-  a.dim = static_cast<int>(q.size(3));
-  a.scale = static_cast<float>(attention_scale(q, scale));
-  a.causal = causal;
-  return a;
-}
-
 at::Tensor contiguous_mask(const std::optional<at::Tensor>& mask) {
   return mask.has_value() ? mask->contiguous() : at::Tensor();
 }
@@ -62,8 +44,7 @@ std::tuple<at::Tensor, at::Tensor> attention_kernel(const at::Tensor& q_in, cons
                                                     std::optional<double> scale, int64_t version) {
   const char* op = "minitransformer::attention_kernel";
   const AttentionDtype dtype = check_cuda_inputs(q_in, k_in, v_in, key_padding_mask, op);
-  TORCH_CHECK(version >= 1 && version <= kAttentionVersions, op, ": version must be in 1..", kAttentionVersions,
-              ", got ", version);
+  check_kernel_version(attention_versions(), version, op);
   const c10::cuda::CUDAGuard guard(q_in.device());
   const at::Tensor q = q_in.contiguous(), k = k_in.contiguous(), v = v_in.contiguous();
   const at::Tensor mask = contiguous_mask(key_padding_mask);
@@ -71,7 +52,7 @@ std::tuple<at::Tensor, at::Tensor> attention_kernel(const at::Tensor& q_in, cons
   at::Tensor lse = at::empty({q.size(0), q.size(1), q.size(2)}, q.options().dtype(at::kFloat));
   if (q.numel() == 0) return {out, lse};
   if (k.size(2) == 0) return {out.zero_(), lse.fill_(-std::numeric_limits<float>::infinity())};
-  AttentionArgs a = make_args(q, k, v, mask, causal, scale);
+  AttentionArgs a = attention_args(q, k, v, mask, causal, scale);
   a.out = out.mutable_data_ptr();
   a.lse = lse.mutable_data_ptr<float>();
   const size_t workspace_floats = attention_workspace_floats(static_cast<int>(version), a);
@@ -85,7 +66,8 @@ std::tuple<at::Tensor, at::Tensor> attention_forward_cuda(const at::Tensor& q, c
                                                           const at::Tensor& v, bool causal,
                                                           const std::optional<at::Tensor>& key_padding_mask,
                                                           std::optional<double> scale) {
-  return attention_kernel(q, k, v, causal, key_padding_mask, scale, kBestVersion);
+  static const int64_t best = attention_versions().back();  // the ladder's last rung
+  return attention_kernel(q, k, v, causal, key_padding_mask, scale, best);
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> attention_backward_cuda(
@@ -104,14 +86,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> attention_backward_cuda(
   at::Tensor grad_k = at::empty(k.sizes(), k.options()), grad_v = at::empty(v.sizes(), v.options());
   if (q.numel() == 0 || k.numel() == 0) return {grad_q.zero_(), grad_k.zero_(), grad_v.zero_()};
   at::Tensor delta = at::empty({q.size(0), q.size(1), q.size(2)}, lse.options());
-  AttentionArgs a = make_args(q, k, v, mask, causal, scale);
-  a.out = const_cast<void*>(out.const_data_ptr());  // read only in the backward
-  a.lse = const_cast<float*>(lse.const_data_ptr<float>());
-  a.grad_out = grad_out.const_data_ptr();
-  a.delta = delta.mutable_data_ptr<float>();
-  a.grad_q = grad_q.mutable_data_ptr();
-  a.grad_k = grad_k.mutable_data_ptr();
-  a.grad_v = grad_v.mutable_data_ptr();
+  AttentionArgs a = attention_args(q, k, v, mask, causal, scale);
+  set_backward_args(a, out, lse, grad_out, delta, grad_q, grad_k, grad_v);
   C10_CUDA_CHECK(attention_backward(dtype, a, c10::cuda::getCurrentCUDAStream()));
   return {grad_q, grad_k, grad_v};
 }

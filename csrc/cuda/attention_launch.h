@@ -1,26 +1,29 @@
-// Host entry points of the CUDA attention kernels (csrc/kernels/attention_*.cuh). Declared without
+// Host entry points of the CUDA attention kernels (csrc/kernels/attention_ladder.cuh). Declared without
 // torch headers so the .cu that defines them compiles quickly; csrc/cuda/attention.cpp turns tensors
 // into these calls.
 #pragma once
 #include <cuda_runtime.h>
 
 #include <cstddef>
+#include <cstdint>
+#include <vector>
 
 #include "kernels/attention_params.cuh"
 
 namespace mt::cuda {
 
-constexpr int kAttentionVersions = 3;  // csrc/kernels/attention_v1.cuh … attention_v3.cuh
-
 enum class AttentionDtype { float32, float16, bfloat16 };
+
+// The versions of the ladder, oldest first.
+std::vector<int64_t> attention_versions();
 
 // Floats of scratch memory `version` needs in AttentionArgs::workspace (0: none).
 size_t attention_workspace_floats(int version, const AttentionArgs& args);
 
-// out and lse from q, k, v (see AttentionArgs) with kernel `version` in 1..3.
+// out and lse from q, k, v (see AttentionArgs) with kernel `version`.
 cudaError_t attention_forward(int version, AttentionDtype dtype, const AttentionArgs& args, cudaStream_t stream);
 
-// grad_q, grad_k, grad_v (and delta, a (B, H, N_q) float scratch) from the forward of v3.
+// grad_q, grad_k, grad_v (and delta, a (B, H, N_q) float scratch) from any version's out and lse.
 cudaError_t attention_backward(AttentionDtype dtype, const AttentionArgs& args, cudaStream_t stream);
 
 }  // namespace mt::cuda

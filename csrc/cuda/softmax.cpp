@@ -8,12 +8,11 @@
 #include <limits>
 
 #include "cuda/softmax_launch.h"
+#include "kernel_versions.h"
 #include "softmax_args.h"
 
 namespace mt::cuda {
 namespace {
-
-constexpr int kBestVersion = kSoftmaxVersions;
 
 void check_cuda_float(const at::Tensor& x, const char* op) {
   TORCH_CHECK(x.is_cuda(), op, ": x must be a CUDA tensor, got device ", x.device());
@@ -26,8 +25,7 @@ at::Tensor softmax_kernel(const at::Tensor& x, int64_t dim, int64_t version) {
   const char* op = "minitransformer::softmax_kernel";
   dim = checked_softmax_dim(x, dim, op);
   check_cuda_float(x, op);
-  TORCH_CHECK(version >= 1 && version <= kSoftmaxVersions, op, ": version must be in 1..",
-              kSoftmaxVersions, ", got ", version);
+  check_kernel_version(softmax_versions(), version, op);
   const c10::cuda::CUDAGuard guard(x.device());
   const at::Tensor rows = as_rows(x, dim);
   at::Tensor y = at::empty_like(rows);
@@ -40,7 +38,11 @@ at::Tensor softmax_kernel(const at::Tensor& x, int64_t dim, int64_t version) {
   return from_rows(y, dim);
 }
 
-at::Tensor softmax(const at::Tensor& x, int64_t dim) { return softmax_kernel(x, dim, kBestVersion); }
+// The best kernel: the ladder's last rung.
+at::Tensor softmax(const at::Tensor& x, int64_t dim) {
+  static const int64_t best = softmax_versions().back();
+  return softmax_kernel(x, dim, best);
+}
 
 at::Tensor softmax_backward_cuda(const at::Tensor& y, const at::Tensor& grad_y, int64_t dim) {
   const char* op = "minitransformer::softmax_backward";

@@ -1,11 +1,10 @@
-// Launchers of the CUDA softmax ladder. No torch headers here (nvcc builds in ~30 s instead of minutes): the
-// tensor glue is csrc/cuda/softmax.cpp. Every kernel runs on the stream it is given — the caller passes
-// PyTorch's current stream, which keeps CUDA graphs and torch.compile correct.
+// Launchers of the CUDA softmax ladder (csrc/kernels/softmax_ladder.cuh). No torch headers here (nvcc
+// builds in ~30 s instead of minutes): the tensor glue is csrc/cuda/softmax.cpp. Every kernel runs on the
+// stream it is given — the caller passes PyTorch's current stream, which keeps CUDA graphs and
+// torch.compile correct.
 #include "cuda/softmax_launch.h"
 #include "kernels/softmax_backward.cuh"
-#include "kernels/softmax_v1.cuh"
-#include "kernels/softmax_v2.cuh"
-#include "kernels/softmax_v3.cuh"
+#include "kernels/softmax_ladder.cuh"
 
 namespace mt::cuda {
 
@@ -17,14 +16,13 @@ cudaError_t launch(const LaunchConfig& config, cudaStream_t stream, Kernel kerne
 }
 }  // namespace
 
+std::vector<int64_t> softmax_versions() { return ladder_versions(kSoftmaxLadder); }
+
 cudaError_t softmax_forward(int version, const float* x, float* y, int rows, int cols,
                             cudaStream_t stream) {
-  switch (version) {
-    case 1: return launch(softmax_v1_config(rows, cols), stream, softmax_v1_kernel, x, y, rows, cols);
-    case 2: return launch(softmax_v2_config(rows, cols), stream, softmax_v2_kernel, x, y, rows, cols);
-    case 3: return launch(softmax_v3_config(rows, cols), stream, softmax_v3_kernel, x, y, rows, cols);
-    default: return cudaErrorInvalidValue;
-  }
+  const SoftmaxRung* rung = find_rung(kSoftmaxLadder, version);
+  if (rung == nullptr) return cudaErrorInvalidValue;
+  return launch(rung->config(rows, cols), stream, rung->kernel, x, y, rows, cols);
 }
 
 cudaError_t softmax_backward(const float* y, const float* dy, float* dx, int rows, int cols,

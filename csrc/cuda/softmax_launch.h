@@ -3,11 +3,15 @@
 #pragma once
 #include <cuda_runtime.h>
 
+#include <cstdint>
+#include <vector>
+
 namespace mt::cuda {
 
-constexpr int kSoftmaxVersions = 3;  // csrc/kernels/softmax_v1.cuh … softmax_v3.cuh
+// The versions of the ladder, oldest first (csrc/kernels/softmax_ladder.cuh).
+std::vector<int64_t> softmax_versions();
 
-// y = softmax(x) along the rows of a contiguous (rows, cols) float32 matrix; version in 1..3.
+// y = softmax(x) along the rows of a contiguous (rows, cols) float32 matrix with kernel `version`.
 cudaError_t softmax_forward(int version, const float* x, float* y, int rows, int cols,
                             cudaStream_t stream);
 

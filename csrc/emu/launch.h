@@ -6,6 +6,7 @@
 //   #include "kernels/my_kernel.cuh"
 //   const emu::Options options = mt::emulated::parse_options(op, order, seed, scheduler);
 //   MT_EMU_LAUNCH(options, my_kernel_config(n), my_kernel, x_ptr, y_ptr, n);
+//   launch(rung.name, options, rung.config(n), rung.kernel, x_ptr, y_ptr, n);  // a rung of a ladder
 #pragma once
 #include <ATen/ATen.h>
 

@@ -1,29 +1,28 @@
-// The CUDA softmax ladder (csrc/kernels/softmax_v*.cuh) and its backward, run on CPU tensors by the
+// The CUDA softmax ladder (csrc/kernels/softmax_ladder.cuh) and its backward, run on CPU tensors by the
 // emulator: the ops emulated_softmax and emulated_softmax_backward. The kernels are the very sources
 // nvcc compiles for the GPU; here g++ compiles them against csrc/emu/cuda_emu.h. A template for the
-// glue of any other kernel: checks, the (rows, cols) view, one MT_EMU_LAUNCH.
+// glue of any other kernel: checks, the (rows, cols) view, one launch.
 #include "emu/launch.h"  // first: it includes the torch headers before the CUDA macros
 
 #include <torch/library.h>
 
+#include "kernel_versions.h"
 #include "kernels/softmax_backward.cuh"
-#include "kernels/softmax_v1.cuh"
-#include "kernels/softmax_v2.cuh"
-#include "kernels/softmax_v3.cuh"
+#include "kernels/softmax_ladder.cuh"
 #include "softmax_args.h"
 
 namespace mt::emulated {
-namespace {
 
-constexpr int64_t kVersions = 3;
+std::vector<int64_t> softmax_versions() { return ladder_versions(kSoftmaxLadder); }
+
+namespace {
 
 at::Tensor softmax(const at::Tensor& x, int64_t dim, int64_t version, c10::string_view order, int64_t seed,
                    c10::string_view scheduler) {
   const char* op = "minitransformer::emulated_softmax";
   dim = checked_softmax_dim(x, dim, op);
   check_float_cpu(x, op, "x");
-  TORCH_CHECK(version >= 1 && version <= kVersions, op, ": version must be in 1..", kVersions, ", got ",
-              version);
+  check_kernel_version(softmax_versions(), version, op);
   const emu::Options options = parse_options(op, std::string(order), seed, std::string(scheduler));
   const at::Tensor rows_layout = as_rows(x, dim);  // (rows, cols)
   at::Tensor y = at::empty_like(rows_layout);
@@ -32,16 +31,8 @@ at::Tensor softmax(const at::Tensor& x, int64_t dim, int64_t version, c10::strin
   const int rows = static_cast<int>(rows_layout.numel() / cols);
   const float* in = rows_layout.const_data_ptr<float>();
   float* out = y.mutable_data_ptr<float>();
-  switch (version) {
-    case 1:
-      MT_EMU_LAUNCH(options, softmax_v1_config(rows, cols), softmax_v1_kernel, in, out, rows, cols);
-      break;
-    case 2:
-      MT_EMU_LAUNCH(options, softmax_v2_config(rows, cols), softmax_v2_kernel, in, out, rows, cols);
-      break;
-    default:
-      MT_EMU_LAUNCH(options, softmax_v3_config(rows, cols), softmax_v3_kernel, in, out, rows, cols);
-  }
+  const SoftmaxRung& rung = *find_rung(kSoftmaxLadder, version);
+  launch(rung.name, options, rung.config(rows, cols), rung.kernel, in, out, rows, cols);
   return from_rows(y, dim);
 }
 

@@ -18,7 +18,7 @@ struct AttentionArgs {
   void* grad_q;
   void* grad_k;
   void* grad_v;
-  float* workspace;  // v1: the (B, H, N_q, N_k) scores; v2: the (B, H, N_q) running row maxima
+  float* workspace;  // v1: the scores; v2: row maxima and output sums (sized in attention_ladder.cuh)
   int batch, heads, n_q, n_k, dim;
   float scale;
   bool causal;

@@ -76,4 +76,9 @@ inline LaunchConfig attention_v1_output_config(const AttentionArgs& a) {
           dim3(kAttentionV1Tile, kAttentionV1Tile), 0};
 }
 
+// Floats of workspace v1 needs: the (B, H, N_q, N_k) scores, then probabilities.
+inline size_t attention_v1_workspace_floats(const AttentionArgs& a) {
+  return static_cast<size_t>(a.batch) * a.heads * a.n_q * a.n_k;
+}
+
 }  // namespace mt

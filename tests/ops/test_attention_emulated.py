@@ -1,6 +1,8 @@
 """Every CUDA attention kernel (csrc/kernels/attention_*.cuh), run by the CUDA emulator on the CPU in
 every resume order, against the NumPy float64 reference."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -14,6 +16,8 @@ from helpers import relative_error
 
 _ops = torch.ops.minitransformer
 TOLERANCE = 2e-6  # float32 kernels against float64, relative to the norm of the result
+VERSIONS = ops.kernel_versions("attention")
+BEST = VERSIONS[-1]
 
 
 def make_case(batch, heads, n_q, n_k, dim, seed, masked, causal):
@@ -33,7 +37,7 @@ CASES = [(1, 2, 37, 45, 24, True, True), (2, 1, 33, 70, 16, False, True), (1, 1,
          (2, 2, 9, 5, 40, False, False)]
 
 
-@pytest.mark.parametrize("version", ops.kernel_versions("attention"))
+@pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("order", ORDERS)
 @pytest.mark.parametrize("case", CASES)
 def test_forward_of_every_version_in_every_order(version, order, case):
@@ -52,7 +56,7 @@ def test_forward_of_every_version_in_every_order(version, order, case):
 def test_backward_kernels_in_every_order(order, case):
     *shape, causal, masked = case
     q, k, v, mask, arrays, mask_np, ref_out, ref_lse = make_case(*shape, seed=11, masked=masked, causal=causal)
-    out, lse = _ops.emulated_attention_forward(q, k, v, causal, mask, None, 3, order, 3, "fibers")
+    out, lse = _ops.emulated_attention_forward(q, k, v, causal, mask, None, BEST, order, 3, "fibers")
     grad_out = torch.randn_like(out)
     grads = _ops.emulated_attention_backward(q, k, v, out, lse, grad_out, causal, mask, None, order, 3, "fibers")
     expected = attention_backward(*arrays, ref_out, ref_lse, grad_out.double().numpy(), causal, mask_np)
@@ -79,7 +83,7 @@ def test_best_version_on_random_shapes_with_autograd(n_q, n_k, dim, causal, mask
 
 def test_thread_scheduler_runs_the_best_version():
     q, k, v, mask, _, _, ref_out, _ = make_case(1, 1, 20, 40, 16, seed=5, masked=True, causal=True)
-    out, _ = _ops.emulated_attention_forward(q, k, v, True, mask, None, 3, "forward", 0, "threads")
+    out, _ = _ops.emulated_attention_forward(q, k, v, True, mask, None, BEST, "forward", 0, "threads")
     assert relative_error(out, ref_out, floor=1.0) < TOLERANCE
 
 
@@ -91,8 +95,8 @@ def test_emulated_inputs_are_checked():
     wide = torch.randn(1, 1, 4, 136)
     with pytest.raises(RuntimeError, match="head dimension D must be at most 128"):
         _ops.emulated_attention_forward(wide, wide, wide, False, None, None, 3, "forward", 0, "fibers")
-    with pytest.raises(RuntimeError, match="version must be in 1..3"):
-        _ops.emulated_attention_forward(q, q, q, False, None, None, 4, "forward", 0, "fibers")
+    with pytest.raises(RuntimeError, match=re.escape(f"version must be one of {list(VERSIONS)}, got {BEST + 1}")):
+        _ops.emulated_attention_forward(q, q, q, False, None, None, BEST + 1, "forward", 0, "fibers")
     with pytest.raises(RuntimeError, match="order must be"):
         _ops.emulated_attention_forward(q, q, q, False, None, None, 3, "sideways", 0, "fibers")
 

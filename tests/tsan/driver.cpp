@@ -2,8 +2,9 @@
 // runs kernels under the emulator's threads scheduler (one OS thread per CUDA thread), so every race on
 // shared or global memory between two synchronisation points is a real concurrent access for TSAN.
 //
-//   driver real     every softmax kernel of csrc/kernels/ on small shapes, checked against a double
-//                   reference: must finish with zero TSAN reports (exit 0)
+//   driver real     every rung of the softmax ladder (csrc/kernels/softmax_ladder.cuh) and the backward
+//                   on small shapes, checked against a double reference: must finish with zero TSAN
+//                   reports (exit 0)
 //   driver broken   tests/emu/kernels/softmax_missing_barrier.cuh: TSAN must report a data race
 //   driver step K   run test kernel K (tests/emu/kernels/registry.h) once on a (2, 64) input with the
 //                   fiber scheduler: the entry point for stepping through a kernel in gdb
@@ -50,14 +51,14 @@ emu::Options threads_options() {
 int run_real() {
   int failures = 0;
   const int shapes[][2] = {{2, 33}, {3, 100}, {1, 257}};
-  for (const char* name : {"softmax_v1", "softmax_v2", "softmax_v3"}) {
+  for (const mt::SoftmaxRung& rung : mt::kSoftmaxLadder) {
     for (const auto& shape : shapes) {
       const int rows = shape[0], cols = shape[1];
       const std::vector<float> x = inputs(rows, cols);
       std::vector<float> y(x.size());
-      mt::test_kernels::run(name, threads_options(), x.data(), y.data(), rows, cols);
+      mt::test_kernels::run(rung.name, threads_options(), x.data(), y.data(), rows, cols);
       const double error = max_error(y, reference_softmax(x, rows, cols));
-      std::printf("%-18s (%d, %3d)  max abs error %.2e\n", name, rows, cols, error);
+      std::printf("%-18s (%d, %3d)  max abs error %.2e\n", rung.name, rows, cols, error);
       failures += error > 1e-5;
     }
   }

@@ -1,15 +1,15 @@
-// The test kernels by name, each with its launch configuration (tests only). Shared by the ctypes
-// library the pytest tests load (capi.cpp) and the ThreadSanitizer driver (tests/tsan/driver.cpp).
+// The test kernels by name, each with its launch configuration (tests only): the broken and check
+// kernels below, and the rungs of the softmax ladder under their names (softmax_v1, …). Shared by the
+// ctypes library the pytest tests load (capi.cpp) and the ThreadSanitizer driver (tests/tsan/driver.cpp).
 #pragma once
 #define MT_EMULATED 1
 #include <cstring>
 #include <functional>
+#include <optional>
 
 #include "checks.cuh"
 #include "kernels/softmax_backward.cuh"
-#include "kernels/softmax_v1.cuh"
-#include "kernels/softmax_v2.cuh"
-#include "kernels/softmax_v3.cuh"
+#include "kernels/softmax_ladder.cuh"
 #include "softmax_early_return.cuh"
 #include "softmax_missing_barrier.cuh"
 #include "softmax_wrong_lane.cuh"
@@ -28,9 +28,6 @@ struct Entry {
 inline LaunchConfig block_of(int threads, size_t shared) { return {dim3(1), dim3(threads), shared}; }
 
 inline const Entry kEntries[] = {
-    {"softmax_v1", softmax_v1_kernel, softmax_v1_config},
-    {"softmax_v2", softmax_v2_kernel, softmax_v2_config},
-    {"softmax_v3", softmax_v3_kernel, softmax_v3_config},
     {"softmax_missing_barrier", broken::softmax_missing_barrier_kernel,
      broken::softmax_missing_barrier_config},
     {"softmax_early_return", broken::softmax_early_return_kernel, broken::softmax_early_return_config},
@@ -49,16 +46,18 @@ inline const Entry kEntries[] = {
     {"intrinsics", checks::intrinsics_kernel, [](int, int cols) { return block_of(cols, 0); }},
 };
 
-inline const Entry* find(const char* name) {
+inline std::optional<Entry> find(const char* name) {
   for (const Entry& entry : kEntries)
-    if (std::strcmp(entry.name, name) == 0) return &entry;
-  return nullptr;
+    if (std::strcmp(entry.name, name) == 0) return entry;
+  for (const SoftmaxRung& rung : kSoftmaxLadder)
+    if (std::strcmp(rung.name, name) == 0) return Entry{rung.name, rung.kernel, rung.config};
+  return std::nullopt;
 }
 
 // Launch kernel `name` on x -> y; throws emu::Error.
 inline void run(const char* name, const emu::Options& options, const float* x, float* y, int rows, int cols) {
-  const Entry* entry = find(name);
-  if (entry == nullptr) throw emu::Error(std::string("unknown test kernel ") + name);
+  const std::optional<Entry> entry = find(name);
+  if (!entry) throw emu::Error(std::string("unknown test kernel ") + name);
   emu::Options named = options;
   named.kernel_name = entry->name;
   const LaunchConfig config = entry->config(rows, cols);
