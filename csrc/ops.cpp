@@ -1,8 +1,13 @@
 // The one TORCH_LIBRARY block of the project: every op's schema is declared here, once.
 // Implementations attach elsewhere with TORCH_LIBRARY_IMPL (csrc/cpu/, csrc/cuda/, csrc/emu/); fake
-// (meta) kernels and autograd are registered from Python (minitransformer/ops/).
+// (meta) kernels and autograd are registered from Python (minitransformer/ops/). The exception is
+// kernel_versions, which takes no tensor: its one implementation, for every device, is below.
 #include <Python.h>
 #include <torch/library.h>
+
+#include <string>
+
+#include "kernel_versions.h"
 
 // Importing `minitransformer._C` from Python loads this library and runs the registrations below.
 extern "C" PyObject* PyInit__C(void) {
@@ -10,11 +15,34 @@ extern "C" PyObject* PyInit__C(void) {
   return PyModule_Create(&module);
 }
 
+namespace {
+
+// The ops with a CUDA kernel ladder (csrc/kernels/<op>_ladder.cuh) and its versions.
+struct Ladder {
+  const char* op;
+  std::vector<int64_t> (*versions)();
+};
+const Ladder kLadders[] = {{"attention", mt::emulated::attention_versions},
+                           {"softmax", mt::emulated::softmax_versions}};
+
+std::vector<int64_t> kernel_versions(c10::string_view op) {
+  std::string known;
+  for (const Ladder& ladder : kLadders) {
+    if (op == ladder.op) return ladder.versions();
+    known += std::string(known.empty() ? "" : ", ") + ladder.op;
+  }
+  TORCH_CHECK_VALUE(false, "kernel_versions: unknown op '", op, "'; the ops with a kernel ladder: ", known);
+}
+
+}  // namespace
+
 TORCH_LIBRARY(minitransformer, m) {
+  // The versions of an op's CUDA kernel ladder, oldest first; the last is the one the op runs on CUDA.
+  m.def("kernel_versions(str op) -> int[]", &kernel_versions);
   // Softmax along `dim`. CPU: at::vec kernel; CUDA: the best kernel of the ladder.
   m.def("softmax(Tensor x, int dim) -> Tensor");
   m.def("softmax_backward(Tensor y, Tensor grad_y, int dim) -> Tensor");
-  // One rung of the CUDA softmax ladder (csrc/kernels/softmax_v*.cuh), chosen by number.
+  // One rung of the CUDA softmax ladder (csrc/kernels/softmax_ladder.cuh), chosen by number.
   m.def("softmax_kernel(Tensor x, int dim, int version) -> Tensor");
   // The same CUDA kernels run on CPU tensors by the emulator (csrc/emu/): order "forward" |
   // "reverse" | "shuffle" (seeded) is the fibers' resume order; scheduler "fibers" | "threads".
@@ -27,7 +55,7 @@ TORCH_LIBRARY(minitransformer, m) {
         "float? scale) -> (Tensor, Tensor)");
   m.def("attention_backward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor grad_out, "
         "bool causal, Tensor? key_padding_mask, float? scale) -> (Tensor, Tensor, Tensor)");
-  // One rung of the CUDA attention ladder (csrc/kernels/attention_v*.cuh), chosen by number.
+  // One rung of the CUDA attention ladder (csrc/kernels/attention_ladder.cuh), chosen by number.
   m.def("attention_kernel(Tensor q, Tensor k, Tensor v, bool causal, Tensor? key_padding_mask, "
         "float? scale, int version) -> (Tensor, Tensor)");
   // The attention ladder and its backward kernel run on CPU tensors by the emulator (csrc/emu/).

@@ -1,7 +1,10 @@
 """Loads the compiled extensions: ``_C`` (op schemas, CPU kernels, CUDA emulation) and, when it was
-built, ``_C_cuda`` (CUDA kernels). Loading registers the ops as ``torch.ops.minitransformer.*``."""
+built, ``_C_cuda`` (CUDA kernels). Loading registers the ops as ``torch.ops.minitransformer.*``; without
+``_C`` importing this module (and so ``minitransformer.ops``) raises ImportError saying it is not built."""
 
 import importlib
+
+import torch
 
 _BUILD_HINT = ("build it with `make build` (or `pip install --no-build-isolation -e .`) "
                "from the repository root")
@@ -21,3 +24,10 @@ def _load():
 
 
 HAS_CUDA_KERNELS = _load()
+
+
+def kernel_versions(op):
+    """The versions of ``op``'s CUDA kernel ladder, oldest first, as the extension was built: the rungs
+    that csrc/kernels/<op>_ladder.cuh lists, one per csrc/kernels/<op>_v<k>.cuh. The last is the best, the
+    one the op runs on CUDA by default. ValueError for an op without a ladder."""
+    return tuple(torch.ops.minitransformer.kernel_versions(op))

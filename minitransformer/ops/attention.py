@@ -24,9 +24,9 @@ is ``minitransformer.nn.scaled_dot_product_attention`` (nn/attention.py), the on
 
 import torch
 
-from minitransformer.ops import _extension  # noqa: F401  (registers torch.ops.minitransformer)
+from minitransformer.ops._extension import kernel_versions  # importing _extension registers the ops
 
-CUDA_VERSIONS = (1, 2, 3)
+CUDA_VERSIONS = kernel_versions("attention")
 BACKENDS = ("fused", "emulated")
 
 _ops = torch.ops.minitransformer

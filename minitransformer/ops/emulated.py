@@ -19,11 +19,11 @@ The kernels are float32-only, like their CUDA launchers; the ops are differentia
 
 import torch
 
-from minitransformer.ops import _extension  # noqa: F401  (registers torch.ops.minitransformer)
+from minitransformer.ops._extension import kernel_versions  # importing _extension registers the ops
 
 ORDERS = ("forward", "reverse", "shuffle")
 SCHEDULERS = ("fibers", "threads")
-SOFTMAX_VERSIONS = (1, 2, 3)  # csrc/kernels/softmax_v1.cuh … softmax_v3.cuh
+SOFTMAX_VERSIONS = kernel_versions("softmax")
 
 _ops = torch.ops.minitransformer
 

@@ -15,9 +15,9 @@ softmax in torch ops, ``exp(x - max) / sum``, is ``minitransformer.nn.softmax`` 
 
 import torch
 
-from minitransformer.ops import _extension  # noqa: F401  (registers torch.ops.minitransformer)
+from minitransformer.ops._extension import kernel_versions  # importing _extension registers the ops
 
-CUDA_VERSIONS = (1, 2, 3)
+CUDA_VERSIONS = kernel_versions("softmax")
 BACKENDS = ("fused", "emulated")
 
 _ops = torch.ops.minitransformer

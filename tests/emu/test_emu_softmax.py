@@ -13,6 +13,7 @@ from minitransformer.reference import softmax as reference
 from helpers import TOLERANCE, relative_error
 
 COLS = (1, 2, 3, 4, 7, 8, 31, 32, 33, 64, 100, 255, 256, 257, 1000)
+VERSIONS = ops.kernel_versions("softmax")
 
 
 @st.composite
@@ -38,7 +39,7 @@ def check(kernel, out, ref, error_report, cancelling_terms=None):
     assert error <= TOLERANCE[torch.float32], f"{kernel}: relative error {error:.3e}"
 
 
-@pytest.mark.parametrize("version", emulated.SOFTMAX_VERSIONS)
+@pytest.mark.parametrize("version", VERSIONS)
 @given(x=softmax_inputs(), seed=st.integers(0, 2**32 - 1))
 def test_forward_all_orders(version, x, seed, error_report):
     ref = reference.softmax(x.astype(np.float64))
@@ -59,7 +60,7 @@ def test_backward_all_orders(x, seed, error_report):
         check("softmax_backward", out.numpy(), ref, error_report, cancelling_terms=y * grad_y)
 
 
-@pytest.mark.parametrize("version", emulated.SOFTMAX_VERSIONS)
+@pytest.mark.parametrize("version", VERSIONS)
 def test_threads_scheduler(version, error_report):
     x = np.random.default_rng(version).normal(size=(3, 100)).astype(np.float32)
     out = emulated.softmax(torch.from_numpy(x), version=version, scheduler="threads").numpy()
@@ -69,7 +70,7 @@ def test_threads_scheduler(version, error_report):
 @pytest.mark.parametrize("dim", [0, 1, -1])
 def test_any_dim_and_layout(dim):
     x = torch.randn(3, 5, 7)[:, ::2]  # non-contiguous (3, 3, 7)
-    for version in emulated.SOFTMAX_VERSIONS:
+    for version in VERSIONS:
         out = ops.softmax(x, dim, backend="emulated", version=version)
         np.testing.assert_allclose(out.numpy(), reference.softmax(x.double().numpy(), axis=dim), rtol=1e-5,
                                    atol=1e-7)
@@ -91,14 +92,14 @@ def test_autograd_uses_emulated_backward():
 
 def test_opcheck():
     for x in (torch.randn(3, 40), torch.randn(2, 3, 9, requires_grad=True)):
-        torch.library.opcheck(torch.ops.minitransformer.emulated_softmax, (x, -1, 3, "shuffle", 5, "fibers"))
+        torch.library.opcheck(torch.ops.minitransformer.emulated_softmax, (x, -1, VERSIONS[-1], "shuffle", 5, "fibers"))
     y = torch.softmax(torch.randn(3, 40), -1)
     torch.library.opcheck(torch.ops.minitransformer.emulated_softmax_backward,
                           (y, torch.randn(3, 40), -1, "forward", 0, "fibers"))
 
 
 @pytest.mark.parametrize("call, error, words", [
-    (lambda: emulated.softmax(torch.randn(2, 3), version=4), ValueError, "version"),
+    (lambda: emulated.softmax(torch.randn(2, 3), version=VERSIONS[-1] + 1), ValueError, "version"),
     (lambda: emulated.softmax(torch.randn(2, 3), order="sideways"), ValueError, "order"),
     (lambda: emulated.softmax(torch.randn(2, 3), scheduler="gpu"), ValueError, "scheduler"),
     (lambda: emulated.softmax(torch.randn(2, 3), order="reverse", scheduler="threads"), ValueError, "order"),
