@@ -64,6 +64,13 @@ TORCH_LIBRARY(minitransformer, m) {
   m.def("emulated_attention_backward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, "
         "Tensor grad_out, bool causal, Tensor? key_padding_mask, float? scale, str order, int seed, "
         "str scheduler) -> (Tensor, Tensor, Tensor)");
+  // Cross-entropy fused with its log-softmax: logits (rows, classes), targets (rows,) int64; returns the
+  // per-row losses (0 where the target is ignore_index) and what the backward reuses: the row max m and
+  // l = log sum exp(x - m), so that logsumexp = m + l.
+  m.def("cross_entropy_forward(Tensor logits, Tensor targets, int ignore_index, float label_smoothing) "
+        "-> (Tensor, Tensor, Tensor)");
+  m.def("cross_entropy_backward(Tensor logits, Tensor targets, Tensor row_max, Tensor log_sum, "
+        "Tensor grad_losses, int ignore_index, float label_smoothing) -> Tensor");
   // word2vec's negative-sampling SGD steps, fused and in place (csrc/cpu/word2vec.cpp): update
   // the rows of both tables that the windows touch; return the batch loss (0-d float64).
   m.def("cbow_sgd_step_(Tensor(a!) input_vectors, Tensor(b!) output_vectors, Tensor contexts, "

@@ -16,7 +16,7 @@ sees relative offsets from the first step. In our pre-training on 256-token wind
 masked-LM leave the word-frequency plateau: learned positions start as noise and were still not usable
 after 1,800 steps; rotary ones are usable at step 0 (docs/positions.md has the measurement).
 
-Initialisation as in BERT: embeddings N(0, 0.02^2). The attention backend is ``config.backend``
+Initialisation as in BERT: embeddings N(0, 0.02^2). The backend of attention and of the losses is ``config.backend``
 ("auto" | "eager" | "torch" | "fused", nn/backends.py; "auto" = "fused" when the compiled extension loads).
 ``padding_mask`` (B, N), True = [PAD], is the user-facing name of the encoder layers' ``key_padding_mask``:
 ``BertModel.forward`` is the one place that maps it.
@@ -57,7 +57,7 @@ class BertModel(nn.Module):
     def __init__(self, config):
         super().__init__()
         self.config = config
-        backend = resolve_backend(config.backend)
+        self.backend = backend = resolve_backend(config.backend)  # attention and loss
         self.token_embeddings = Embedding(config.vocab_size, config.d_model, padding_idx=PAD_ID)
         self.position_embeddings = position_table(config)
         self.segment_embeddings = Embedding(config.n_segments, config.d_model)
@@ -122,6 +122,6 @@ class BertForPreTraining(nn.Module):
         MLM logits are computed at the masked positions only (the vocabulary projection is the costly part)."""
         hidden = self.bert(batch["input_ids"], batch["segment_ids"], batch["padding_mask"])
         chosen = batch["mlm_labels"] != IGNORE_INDEX  # (B, N)
-        mlm = cross_entropy(self.mlm_logits(hidden[chosen]), batch["mlm_labels"][chosen])
-        nsp = cross_entropy(self.nsp_head(self.bert.pool(hidden)), batch["nsp_labels"])
+        mlm = cross_entropy(self.mlm_logits(hidden[chosen]), batch["mlm_labels"][chosen], backend=self.bert.backend)
+        nsp = cross_entropy(self.nsp_head(self.bert.pool(hidden)), batch["nsp_labels"], backend=self.bert.backend)
         return mlm + nsp, {"mlm": mlm.detach(), "nsp": nsp.detach()}

@@ -32,7 +32,7 @@ class GPT(nn.Module):
     def __init__(self, config):
         super().__init__()
         self.config = config
-        backend = resolve_backend(config.backend)
+        self.backend = backend = resolve_backend(config.backend)  # attention and loss
         self.token_embeddings = Embedding(config.vocab_size, config.d_model)
         with torch.no_grad():
             self.token_embeddings.weight.normal_(0.0, INIT_STD)
@@ -66,7 +66,7 @@ class GPT(nn.Module):
     def loss(self, batch):
         """``(loss, {})`` for a batch ``(inputs, targets)`` of ``data.pretraining.causal.causal_lm_batch``."""
         inputs, targets = batch
-        return cross_entropy(self(inputs), targets), {}
+        return cross_entropy(self(inputs), targets, backend=self.backend), {}
 
     @torch.no_grad()
     def generate(self, input_ids, max_new_tokens, temperature=1.0, top_k=None, generator=None):

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from minitransformer.nn._checks import check_probability, check_tensor
-from minitransformer.nn.backends import check_attention_dropout, load_fused_attention, resolve_backend
+from minitransformer.nn.backends import check_attention_dropout, load_fused_op, resolve_backend
 from minitransformer.nn.softmax import softmax
 
 
@@ -99,7 +99,7 @@ def _fused_attention(q, k, v, attn_mask, key_padding_mask, is_causal, dropout_p,
     check_attention_dropout("fused", dropout_p if training else 0.0)
     if v.shape[-1] != q.shape[-1]:
         raise ValueError(f"backend='fused' needs v's head dim {v.shape[-1]} equal to q's {q.shape[-1]}")
-    attention = load_fused_attention()
+    attention = load_fused_op("attention")
     return attention(q, k, v, causal=is_causal, key_padding_mask=key_padding_mask, scale=scale, backend="fused")
 
 

@@ -1,9 +1,10 @@
-"""The attention backends of every layer and model, and the one resolver of a backend's name.
+"""The backends of every layer, loss and model, and the one resolver of a backend's name.
 
-    "eager"  the attention equations in torch ops (nn/attention.py:eager_attention); every mask, dropout
-    "torch"  ``F.scaled_dot_product_attention``; every mask, dropout
-    "fused"  ``minitransformer.ops.attention``, our compiled flash-attention kernel: ``is_causal`` and
-             ``key_padding_mask`` only, no attention dropout
+    "eager"  the equations in torch ops, the teaching path (attention: nn/attention.py:eager_attention, every
+             mask and dropout; cross-entropy: nn/losses.py)
+    "torch"  PyTorch's own: ``F.scaled_dot_product_attention`` (every mask, dropout), ``F.cross_entropy``
+    "fused"  our compiled ops (``minitransformer.ops``): the flash-attention kernel (``is_causal`` and
+             ``key_padding_mask`` only, no attention dropout), the fused cross-entropy
     "auto"   "fused" when the compiled extension loads, else "eager"
 
 ``resolve_backend`` turns a requested name into one of ``BACKENDS`` — at construction, so that the layer's
@@ -13,11 +14,11 @@ repr shows what runs and a request that cannot run fails before any training ste
 BACKENDS = ("eager", "torch", "fused")
 
 
-def load_fused_attention():
-    """``minitransformer.ops.attention``; ImportError (one line, with the reason) when the compiled extension
-    is not built or does not load."""
+def load_fused_op(name):
+    """``minitransformer.ops.<name>`` (``"attention"``, ``"cross_entropy"``); ImportError (one line, with the
+    reason) when the compiled extension is not built or does not load."""
     from minitransformer import ops  # here, not at the top: only "fused" needs the compiled extension
-    return ops.attention
+    return getattr(ops, name)
 
 
 def resolve_backend(name):
@@ -28,7 +29,7 @@ def resolve_backend(name):
         # Not built: eager runs, and the layers' repr says so. A build that loads but does not match
         # ops/*.py raises its RuntimeError here instead of silently running the slow path.
         try:
-            load_fused_attention()
+            load_fused_op("attention")
         except ImportError:
             return "eager"
         return "fused"
@@ -36,7 +37,7 @@ def resolve_backend(name):
         raise ValueError(f"backend must be 'auto' or one of {BACKENDS}, got {name!r}")
     if name == "fused":
         try:
-            load_fused_attention()
+            load_fused_op("attention")
         except ImportError as error:
             raise RuntimeError(f"backend='fused' needs the compiled extension, which did not load: {error}") \
                 from None

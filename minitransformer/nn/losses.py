@@ -17,9 +17,11 @@ Unlike ``F.cross_entropy``, the class dimension is the **last** one: logits (...
 """
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from minitransformer.nn._checks import check_tensor
+from minitransformer.nn.backends import BACKENDS, load_fused_op, resolve_backend
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -40,8 +42,10 @@ def _reduce(losses, reduction, count=None):
     return total / max(count, 1)
 
 
-def cross_entropy(logits, targets, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
-    """Cross-entropy of ``logits`` (..., C) against class ids ``targets`` (...)."""
+def cross_entropy(logits, targets, ignore_index=-100, label_smoothing=0.0, reduction="mean", backend="eager"):
+    """Cross-entropy of ``logits`` (..., C) against class ids ``targets`` (...). ``backend``: "eager" (the
+    equations above in torch ops), "torch" (``F.cross_entropy``) or "fused" (``minitransformer.ops.
+    cross_entropy``, one C++ pass per row that never stores the log-probabilities)."""
     check_tensor("logits", logits, min_ndim=1)
     if not isinstance(targets, torch.Tensor) or targets.dtype not in (torch.int64, torch.int32):
         raise ValueError(f"targets must be an int64/int32 tensor of class ids, got "
@@ -53,8 +57,16 @@ def cross_entropy(logits, targets, ignore_index=-100, label_smoothing=0.0, reduc
         raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing!r}")
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "fused":
+        return load_fused_op("cross_entropy")(logits, targets, ignore_index, label_smoothing, reduction)
     num_classes = logits.shape[-1]
     kept = targets != ignore_index
+    if backend == "torch":
+        losses = F.cross_entropy(logits.reshape(-1, num_classes), targets.reshape(-1).long(), ignore_index=ignore_index,
+                                 label_smoothing=label_smoothing, reduction="none").reshape(targets.shape)
+        return _reduce(losses, reduction, count=kept.sum().clamp(min=1))
     if ((targets[kept] < 0) | (targets[kept] >= num_classes)).any():
         raise ValueError(f"targets must be in [0, {num_classes}) or equal to ignore_index={ignore_index}")
     log_probs = log_softmax(logits)  # (..., C)
@@ -85,12 +97,13 @@ def binary_cross_entropy_with_logits(logits, targets, pos_weight=None, reduction
 
 
 class CrossEntropyLoss(nn.Module):
-    def __init__(self, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
+    def __init__(self, ignore_index=-100, label_smoothing=0.0, reduction="mean", backend="eager"):
         super().__init__()
         self.ignore_index, self.label_smoothing, self.reduction = ignore_index, label_smoothing, reduction
+        self.backend = resolve_backend(backend)
 
     def forward(self, logits, targets):
-        return cross_entropy(logits, targets, self.ignore_index, self.label_smoothing, self.reduction)
+        return cross_entropy(logits, targets, self.ignore_index, self.label_smoothing, self.reduction, self.backend)
 
 
 class BCEWithLogitsLoss(nn.Module):

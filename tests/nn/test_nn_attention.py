@@ -139,9 +139,9 @@ def test_fused_backend_refuses_attention_dropout_at_construction_and_attn_mask()
 
 
 def test_fused_request_without_the_extension_fails_at_once_with_the_reason(monkeypatch):
-    def not_built():
+    def not_built(name):
         raise ImportError("minitransformer's C++ extension is not built (No module named 'minitransformer._C')")
-    monkeypatch.setattr(backends, "load_fused_attention", not_built)
+    monkeypatch.setattr(backends, "load_fused_op", not_built)
     for make in (lambda: mnn.MultiHeadAttention(8, 2, backend="fused"),
                  lambda: mnn.TransformerEncoderLayer(8, 2, 16, attention_dropout=0.0, backend="fused"),
                  lambda: backends.resolve_backend("fused")):
@@ -155,9 +155,9 @@ def test_fused_request_without_the_extension_fails_at_once_with_the_reason(monke
 
 
 def test_a_broken_build_is_not_silently_replaced_by_eager(monkeypatch):
-    def stale():
+    def stale(name):
         raise RuntimeError("operator minitransformer::attention_forward does not exist")
-    monkeypatch.setattr(backends, "load_fused_attention", stale)
+    monkeypatch.setattr(backends, "load_fused_op", stale)
     with pytest.raises(RuntimeError, match="does not exist"):
         backends.resolve_backend("auto")
 

@@ -86,3 +86,26 @@ def test_gradcheck_float64():
 def test_bad_input_names_the_argument(call, argument):
     with pytest.raises(ValueError, match=argument):
         call()
+
+
+@pytest.mark.parametrize("backend", ["torch", "fused"])
+@given(rows=st.integers(1, 9), classes=st.sampled_from([1, 2, 7, 17, 300]), smoothing=st.sampled_from([0.0, 0.1]),
+       reduction=st.sampled_from(["mean", "sum", "none"]), seed=st.integers(0, 999))
+def test_cross_entropy_backends_agree_with_eager(backend, rows, classes, smoothing, reduction, seed):
+    torch.manual_seed(seed)
+    logits, targets = 5 * torch.randn(3, rows, classes), torch.randint(0, classes, (3, rows))
+    targets[torch.rand(3, rows) < 0.3] = -100
+    results = []
+    for name in ("eager", backend):
+        x = logits.clone().requires_grad_()
+        loss = mnn.cross_entropy(x, targets, label_smoothing=smoothing, reduction=reduction, backend=name)
+        loss.sum().backward()
+        results.append((loss.detach(), x.grad))
+    for eager, other in zip(*results):
+        assert relative_error(other, eager) < 1e-5
+
+
+def test_cross_entropy_loss_module_resolves_its_backend():
+    assert mnn.CrossEntropyLoss(backend="auto").backend in ("fused", "eager")
+    with pytest.raises(ValueError, match="backend must be"):
+        mnn.cross_entropy(torch.randn(2, 3), torch.tensor([0, 1]), backend="reference-ish")

@@ -1,0 +1,149 @@
+// Cross-entropy over the classes fused with its log-softmax, on the CPU: at::vec inside at::parallel_for
+// over rows. Row r has logits x (C classes), target y and smoothed target q = (1 - eps) one_hot(y) + eps / C:
+//
+//   forward:  m = max_c x_c,  l = log sum_c exp(x_c - m)    (logsumexp(x) = m + l)
+//             loss = l + (1 - eps)(m - x_y) + eps (m - mean_c x_c)
+//   backward: dx_c = g (exp((x_c - m) - l) - q_c)            (g = dL/dloss of the row)
+//
+// The forward reads each row twice (max; then exp-sum and, with smoothing, the plain sum) and writes three
+// numbers per row: its loss, m and l, which the backward reuses so that it needs one pass per row and never
+// the softmax probabilities. m and l are kept apart, not added into the logsumexp: x_c - m is exact for the
+// classes that matter, while x_c - (m + l) in float32 would lose the bits of m's rounding (at logits ~1e3,
+// 1e-4 of the gradient). Rows whose target is ignore_index have loss 0 and gradient 0.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <ATen/cpu/vec/functional.h>
+#include <ATen/cpu/vec/vec.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <cmath>
+#include <tuple>
+
+#include "cpu/huge_pages.h"
+#include "cross_entropy_args.h"
+
+namespace mt::cpu {
+namespace {
+
+using at::vec::Vectorized;
+
+int64_t grain_rows(int64_t classes) { return std::max<int64_t>(1, 16384 / classes); }
+
+void check_targets_in_range(const int64_t* targets, int64_t rows, int64_t classes, int64_t ignore_index,
+                            const char* op) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t y = targets[r];
+    TORCH_CHECK(y == ignore_index || (y >= 0 && y < classes), op, ": target ", y, " at row ", r,
+                " is not in [0, ", classes, ") nor ignore_index=", ignore_index);
+  }
+}
+
+struct RowStats {
+  double max, log_sum, sum;  // m, l = log sum exp(x - m), and sum_c x_c (only with label smoothing)
+};
+
+template <typename scalar_t>
+RowStats row_stats(const scalar_t* x, int64_t classes, bool with_sum) {
+  using Vec = Vectorized<scalar_t>;
+  const scalar_t row_max = at::vec::reduce_all<scalar_t>(
+      [](const Vec& a, const Vec& b) { return at::vec::maximum(a, b); }, x, classes);
+  const Vec max_vec(row_max);
+  Vec exp_sum(scalar_t(0)), plain_sum(scalar_t(0));
+  int64_t c = 0;
+  for (; c + Vec::size() <= classes; c += Vec::size()) {
+    const Vec v = Vec::loadu(x + c);
+    exp_sum += (v - max_vec).exp_u20();
+    if (with_sum) plain_sum += v;
+  }
+  auto add = [](const Vec& a, const Vec& b) { return a + b; };
+  scalar_t total_exp = at::vec::vec_reduce_all<scalar_t>(add, exp_sum);
+  scalar_t total = with_sum ? at::vec::vec_reduce_all<scalar_t>(add, plain_sum) : scalar_t(0);
+  for (; c < classes; ++c) {
+    total_exp += std::exp(x[c] - row_max);
+    total += x[c];
+  }
+  return {static_cast<double>(row_max), std::log(static_cast<double>(total_exp)), static_cast<double>(total)};
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> cross_entropy_forward(const at::Tensor& logits_in, const at::Tensor& targets_in,
+                                                         int64_t ignore_index, double label_smoothing) {
+  const char* op = "minitransformer::cross_entropy_forward";
+  check_cross_entropy_args(logits_in, targets_in, label_smoothing, op);
+  TORCH_CHECK(logits_in.scalar_type() == at::kFloat || logits_in.scalar_type() == at::kDouble, op,
+              ": logits must be float32 or float64 on the CPU, got ", logits_in.scalar_type());
+  const at::Tensor logits = logits_in.contiguous(), targets = targets_in.contiguous();
+  const int64_t rows = logits.size(0), classes = logits.size(1);
+  at::Tensor losses = at::empty({rows}, logits.options());
+  at::Tensor row_max = at::empty({rows}, logits.options()), log_sum = at::empty({rows}, logits.options());
+  const int64_t* target = targets.const_data_ptr<int64_t>();
+  check_targets_in_range(target, rows, classes, ignore_index, op);
+  AT_DISPATCH_FLOATING_TYPES(logits.scalar_type(), "cross_entropy", [&] {
+    const scalar_t* x = logits.const_data_ptr<scalar_t>();
+    scalar_t* loss = losses.mutable_data_ptr<scalar_t>();
+    scalar_t* max_out = row_max.mutable_data_ptr<scalar_t>();
+    scalar_t* log_sum_out = log_sum.mutable_data_ptr<scalar_t>();
+    const double eps = label_smoothing;
+    at::parallel_for(0, rows, grain_rows(classes), [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        const scalar_t* row = x + r * classes;
+        const RowStats stats = row_stats(row, classes, eps > 0);
+        max_out[r] = static_cast<scalar_t>(stats.max);
+        log_sum_out[r] = static_cast<scalar_t>(stats.log_sum);
+        const double smoothing_term = eps > 0 ? eps * (stats.max - stats.sum / double(classes)) : 0.0;
+        loss[r] = target[r] == ignore_index
+                      ? scalar_t(0)
+                      : static_cast<scalar_t>(stats.log_sum + (1 - eps) * (stats.max - double(row[target[r]])) +
+                                              smoothing_term);
+      }
+    });
+  });
+  return {losses, row_max, log_sum};
+}
+
+at::Tensor cross_entropy_backward(const at::Tensor& logits_in, const at::Tensor& targets_in,
+                                  const at::Tensor& row_max_in, const at::Tensor& log_sum_in,
+                                  const at::Tensor& grad_losses_in, int64_t ignore_index, double label_smoothing) {
+  const char* op = "minitransformer::cross_entropy_backward";
+  check_cross_entropy_args(logits_in, targets_in, label_smoothing, op);
+  const int64_t rows = logits_in.size(0), classes = logits_in.size(1);
+  for (const auto* per_row : {&row_max_in, &log_sum_in, &grad_losses_in})
+    TORCH_CHECK(per_row->dim() == 1 && per_row->size(0) == rows && per_row->scalar_type() == logits_in.scalar_type(),
+                op, ": row_max, log_sum and grad_losses must be (rows,) in logits' dtype");
+  const at::Tensor logits = logits_in.contiguous(), targets = targets_in.contiguous();
+  const at::Tensor row_max = row_max_in.contiguous(), log_sum = log_sum_in.contiguous();
+  const at::Tensor grad_losses = grad_losses_in.contiguous();
+  at::Tensor grad_logits = empty_output(logits.sizes(), logits.options());
+  AT_DISPATCH_FLOATING_TYPES(logits.scalar_type(), "cross_entropy", [&] {
+    using Vec = Vectorized<scalar_t>;
+    const scalar_t* x = logits.const_data_ptr<scalar_t>();
+    const int64_t* target = targets.const_data_ptr<int64_t>();
+    const scalar_t* max_in = row_max.const_data_ptr<scalar_t>();
+    const scalar_t* log_sum_of = log_sum.const_data_ptr<scalar_t>();
+    const scalar_t* grad = grad_losses.const_data_ptr<scalar_t>();
+    scalar_t* dx = grad_logits.mutable_data_ptr<scalar_t>();
+    const scalar_t eps = static_cast<scalar_t>(label_smoothing);
+    at::parallel_for(0, rows, grain_rows(classes), [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        scalar_t* out = dx + r * classes;
+        if (target[r] == ignore_index) {
+          std::fill(out, out + classes, scalar_t(0));
+          continue;
+        }
+        const Vec m(max_in[r]), l(log_sum_of[r]), g(grad[r]), g_smooth(grad[r] * eps / scalar_t(classes));
+        at::vec::map([&](Vec v) { return g * ((v - m) - l).exp_u20() - g_smooth; }, out, x + r * classes, classes);
+        out[target[r]] -= grad[r] * (1 - eps);
+      }
+    });
+  });
+  return grad_logits;
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(minitransformer, CPU, m) {
+  m.impl("cross_entropy_forward", &cross_entropy_forward);
+  m.impl("cross_entropy_backward", &cross_entropy_backward);
+}
+
+}  // namespace mt::cpu

@@ -1,0 +1,73 @@
+"""Cross-entropy fused with its log-softmax as a custom op: ``torch.ops.minitransformer.cross_entropy_*``
+and its Python face.
+
+Per row of logits x (C classes) with target y and label smoothing eps (q = (1 - eps) one_hot(y) + eps / C):
+
+    m = max_c x_c,   l = log sum_c exp(x_c - m)          (logsumexp(x) = m + l)
+    loss = m + l - sum_c q_c x_c = l + (1 - eps)(m - x_y) + eps (m - mean_c x_c)
+    d loss / d x_c = softmax(x)_c - q_c = exp((x_c - m) - l) - q_c
+
+The forward keeps only m and l per row; the backward rebuilds the probabilities from them in the same pass
+that writes the gradient, so neither the log-probabilities nor the probabilities (rows x C floats each)
+are ever stored. m and l stay apart because x_c - m is exact where it matters and x_c - (m + l) is not. Rows whose target is ``ignore_index`` add nothing. The same loss in torch ops is
+``minitransformer.nn.cross_entropy`` (nn/losses.py), the parity reference.
+"""
+
+import torch
+
+from minitransformer.ops import _extension  # noqa: F401  (registers torch.ops.minitransformer)
+
+REDUCTIONS = ("mean", "sum", "none")
+
+_ops = torch.ops.minitransformer
+
+
+@torch.library.register_fake("minitransformer::cross_entropy_forward")
+def _forward_fake(logits, targets, ignore_index, label_smoothing):
+    if logits.dim() != 2 or targets.shape != logits.shape[:1]:
+        raise RuntimeError("minitransformer::cross_entropy_forward: logits must be (rows, classes) and targets "
+                           f"(rows,), got {tuple(logits.shape)} and {tuple(targets.shape)}")
+    rows = logits.shape[:1]
+    return logits.new_empty(rows), logits.new_empty(rows), logits.new_empty(rows)
+
+
+@torch.library.register_fake("minitransformer::cross_entropy_backward")
+def _backward_fake(logits, targets, row_max, log_sum, grad_losses, ignore_index, label_smoothing):
+    return torch.empty_like(logits)
+
+
+def _save_for_backward(ctx, inputs, output):
+    logits, targets, ctx.ignore_index, ctx.label_smoothing = inputs
+    ctx.save_for_backward(logits, targets, output[1], output[2])
+    ctx.mark_non_differentiable(output[1], output[2])  # saved for the backward, not results to differentiate
+
+
+def _backward(ctx, grad_losses, _grad_row_max, _grad_log_sum):
+    logits, targets, row_max, log_sum = ctx.saved_tensors
+    grad_logits = _ops.cross_entropy_backward(logits, targets, row_max, log_sum, grad_losses.contiguous(),
+                                              ctx.ignore_index, ctx.label_smoothing)
+    return grad_logits, None, None, None
+
+
+torch.library.register_autograd("minitransformer::cross_entropy_forward", _backward,
+                                setup_context=_save_for_backward)
+
+
+def cross_entropy(logits, targets, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
+    """Cross-entropy of ``logits`` (..., C) against class ids ``targets`` (...), class dimension last (as
+    nn/losses.py). "mean" divides by the number of targets that are not ``ignore_index`` (0 when none is)."""
+    if not isinstance(logits, torch.Tensor) or logits.dim() < 1:
+        raise ValueError("cross_entropy: logits must be a tensor with a class dimension (..., C)")
+    if not isinstance(targets, torch.Tensor) or targets.shape != logits.shape[:-1]:
+        raise ValueError(f"cross_entropy: targets must have shape logits.shape[:-1] = {tuple(logits.shape[:-1])}, "
+                         f"got {tuple(getattr(targets, 'shape', ()))}")
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"cross_entropy: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    losses, _, _ = _ops.cross_entropy_forward(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1).long(),
+                                           int(ignore_index), float(label_smoothing))
+    if reduction == "none":
+        return losses.reshape(targets.shape)
+    if reduction == "sum":
+        return losses.sum()
+    kept = (targets != ignore_index).sum().clamp(min=1)
+    return losses.sum() / kept

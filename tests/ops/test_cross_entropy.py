@@ -1,0 +1,114 @@
+"""minitransformer.ops.cross_entropy (the fused C++ op) against the NumPy reference, PyTorch and the
+hand-written torch loss (nn/losses.py), plus the op's contract: gradcheck, opcheck, bad input."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given
+from hypothesis import strategies as st
+
+from minitransformer import ops
+from minitransformer.nn.losses import cross_entropy as eager_cross_entropy
+from minitransformer.reference import losses as ref
+from helpers import TOLERANCE, relative_error
+
+# Class counts include 1 and non-multiples of the SIMD widths (8 and 16 floats); rows include 1.
+CLASSES = [1, 2, 3, 7, 8, 15, 17, 33, 100, 1000, 8003]
+IGNORE = -100
+
+
+@st.composite
+def cross_entropy_inputs(draw, max_numel=60_000):
+    """(logits float64 (rows, C), targets (rows,) with some ignore_index, label_smoothing)."""
+    classes = draw(st.sampled_from(CLASSES))
+    rows = draw(st.integers(1, max(1, min(40, max_numel // classes))))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    logits = rng.standard_normal((rows, classes)) * draw(st.sampled_from([1.0, 30.0, 1e3]))
+    targets = rng.integers(0, classes, rows)
+    if draw(st.booleans()):
+        targets[rng.random(rows) < 0.3] = IGNORE
+    return logits, targets, draw(st.sampled_from([0.0, 0.1, 1.0]))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@given(case=cross_entropy_inputs())
+def test_forward_and_backward_match_numpy_reference(dtype, reduction, case):
+    logits, targets, smoothing = case
+    x = torch.tensor(logits, dtype=dtype, requires_grad=True)
+    loss = ops.cross_entropy(x, torch.tensor(targets), IGNORE, smoothing, reduction)
+    rounded = x.detach().double().numpy()  # the reference sees the same dtype-rounded logits
+    expected = ref.cross_entropy(rounded, targets, IGNORE, smoothing, reduction)
+    assert loss.dtype == dtype and relative_error(loss, expected) <= TOLERANCE[dtype]
+    if reduction == "none":
+        return
+    loss.backward()
+    assert relative_error(x.grad, ref.cross_entropy_backward(rounded, targets, IGNORE, smoothing, reduction)) \
+        <= TOLERANCE[dtype]
+
+
+@given(case=cross_entropy_inputs())
+def test_matches_torch_and_the_eager_loss(case):
+    logits, targets, smoothing = case
+    results = []
+    for loss_fn in (ops.cross_entropy, eager_cross_entropy, F.cross_entropy):
+        x = torch.tensor(logits, dtype=torch.float32, requires_grad=True)
+        loss = loss_fn(x, torch.tensor(targets), ignore_index=IGNORE, label_smoothing=smoothing)
+        loss.backward()
+        results.append((loss.detach(), x.grad))
+    if (targets == IGNORE).all():  # F.cross_entropy gives NaN for "mean" over nothing; ours gives 0
+        results.pop()
+    for loss, grad in results[1:]:
+        assert relative_error(results[0][0], loss) <= TOLERANCE[torch.float32]
+        assert relative_error(results[0][1], grad) <= TOLERANCE[torch.float32]
+
+
+def test_leading_dimensions_and_all_ignored():
+    logits = torch.randn(2, 3, 5, generator=torch.Generator().manual_seed(0))
+    targets = torch.tensor([[0, 4, IGNORE], [1, 2, 3]])
+    flat = ops.cross_entropy(logits.reshape(6, 5), targets.reshape(6), reduction="none")
+    torch.testing.assert_close(ops.cross_entropy(logits, targets, reduction="none"), flat.reshape(2, 3))
+    x = torch.randn(4, 7, requires_grad=True)
+    loss = ops.cross_entropy(x, torch.full((4,), IGNORE))
+    loss.backward()
+    assert loss.item() == 0.0 and (x.grad == 0).all()
+
+
+def test_gradcheck_in_float64():
+    x = torch.randn(5, 11, dtype=torch.float64, requires_grad=True)
+    targets = torch.tensor([0, 10, IGNORE, 3, 3])
+    for smoothing in (0.0, 0.2):
+        assert torch.autograd.gradcheck(lambda t: ops.cross_entropy(t, targets, IGNORE, smoothing, "none"), (x,))
+        assert torch.autograd.gradcheck(lambda t: ops.cross_entropy(t, targets, IGNORE, smoothing), (x,))
+
+
+def test_opcheck():
+    for dtype in (torch.float32, torch.float64):
+        logits = torch.randn(6, 9, dtype=dtype, requires_grad=True)
+        targets = torch.tensor([0, 8, IGNORE, 2, 2, 5])
+        torch.library.opcheck(torch.ops.minitransformer.cross_entropy_forward, (logits, targets, IGNORE, 0.1))
+        row_max = logits.detach().amax(-1)
+        log_sum = torch.logsumexp(logits.detach() - row_max[:, None], -1)
+        torch.library.opcheck(torch.ops.minitransformer.cross_entropy_backward,
+                              (logits.detach(), targets, row_max, log_sum, torch.ones(6, dtype=dtype), IGNORE, 0.1))
+
+
+@pytest.mark.parametrize("targets, match", [
+    (torch.tensor([0, 5]), r"target 5 at row 1 is not in \[0, 5\)"),
+    (torch.tensor([0, -1]), r"target -1 at row 1"),
+])
+def test_out_of_range_targets_are_named(targets, match):
+    with pytest.raises(RuntimeError, match=match):
+        ops.cross_entropy(torch.randn(2, 5), targets)
+
+
+def test_bad_arguments_give_one_line_errors():
+    with pytest.raises(ValueError, match="targets must have shape"):
+        ops.cross_entropy(torch.randn(2, 5), torch.tensor([0, 1, 2]))
+    with pytest.raises(ValueError, match="reduction"):
+        ops.cross_entropy(torch.randn(2, 5), torch.tensor([0, 1]), reduction="max")
+    with pytest.raises(RuntimeError, match="label_smoothing must be in"):
+        ops.cross_entropy(torch.randn(2, 5), torch.tensor([0, 1]), label_smoothing=1.5)
+    with pytest.raises(RuntimeError, match="float32 or float64"):
+        ops.cross_entropy(torch.randn(2, 5).half(), torch.tensor([0, 1]))
