@@ -71,6 +71,11 @@ TORCH_LIBRARY(minitransformer, m) {
         "-> (Tensor, Tensor, Tensor)");
   m.def("cross_entropy_backward(Tensor logits, Tensor targets, Tensor row_max, Tensor log_sum, "
         "Tensor grad_losses, int ignore_index, float label_smoothing) -> Tensor");
+  // Layer normalisation over the last dimension: returns y and, for the backward, each row's mean and
+  // 1/std; the backward returns (dx, dweight, dbias), the parameter sums in a fixed order.
+  m.def("layer_norm_forward(Tensor x, Tensor weight, Tensor bias, float eps) -> (Tensor, Tensor, Tensor)");
+  m.def("layer_norm_backward(Tensor grad_y, Tensor x, Tensor weight, Tensor mean, Tensor rstd) "
+        "-> (Tensor, Tensor, Tensor)");
   // word2vec's negative-sampling SGD steps, fused and in place (csrc/cpu/word2vec.cpp): update
   // the rows of both tables that the windows touch; return the batch loss (0-d float64).
   m.def("cbow_sgd_step_(Tensor(a!) input_vectors, Tensor(b!) output_vectors, Tensor contexts, "

@@ -1,0 +1,159 @@
+// Layer normalisation over the last dimension on the CPU: at::vec inside at::parallel_for over rows.
+// Row r of x has D features; gamma, beta are (D,):
+//
+//   forward:  mu = mean(x),  rstd = 1 / sqrt(mean((x - mu)^2) + eps),  xh = (x - mu) rstd,  y = xh gamma + beta
+//   backward: g = dy gamma,  dx = rstd (g - mean(g) - xh mean(g xh))          (one pass per row)
+//             dgamma = sum_rows dy xh,  dbeta = sum_rows dy                    (a reduction across rows)
+//
+// The forward saves mu and rstd per row (two floats) so that the backward rebuilds xh instead of storing
+// it. The parameter gradients are summed in blocks of kRowsPerBlock rows, then the blocks in order: the
+// same additions in the same order for any thread count, so the bits do not depend on it.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <ATen/cpu/vec/functional.h>
+#include <ATen/cpu/vec/vec.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <cmath>
+#include <tuple>
+
+#include "cpu/huge_pages.h"
+
+namespace mt::cpu {
+namespace {
+
+using at::vec::Vectorized;
+
+constexpr int64_t kRowsPerBlock = 32;  // rows per partial sum of dgamma / dbeta
+
+int64_t grain_rows(int64_t features) { return std::max<int64_t>(1, 16384 / features); }
+
+void check_layer_norm_args(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, const char* op) {
+  TORCH_CHECK(x.dim() >= 1 && x.size(-1) >= 1, op, ": x must have a non-empty last dimension, got ", x.sizes());
+  TORCH_CHECK(x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble, op,
+              ": x must be float32 or float64 on the CPU, got ", x.scalar_type());
+  for (const auto* parameter : {&weight, &bias})
+    TORCH_CHECK(parameter->dim() == 1 && parameter->size(0) == x.size(-1) &&
+                    parameter->scalar_type() == x.scalar_type() && parameter->device() == x.device(),
+                op, ": weight and bias must be (", x.size(-1), ",) in x's dtype and device, got ", parameter->sizes(),
+                " ", parameter->scalar_type());
+}
+
+template <typename scalar_t>
+void layer_norm_row(const scalar_t* x, const scalar_t* gamma, const scalar_t* beta, scalar_t* y, scalar_t* mean_out,
+                    scalar_t* rstd_out, int64_t features, double eps) {
+  using Vec = Vectorized<scalar_t>;
+  auto add = [](Vec a, Vec b) { return a + b; };
+  const scalar_t mean = at::vec::reduce_all<scalar_t>(add, x, features) / scalar_t(features);
+  const Vec mean_vec(mean);
+  const scalar_t variance = at::vec::map_reduce_all<scalar_t>(
+      [&](Vec v) { return (v - mean_vec) * (v - mean_vec); }, add, x, features) / scalar_t(features);
+  const scalar_t rstd = scalar_t(1) / std::sqrt(variance + scalar_t(eps));
+  const Vec rstd_vec(rstd);
+  at::vec::map3([&](Vec v, Vec g, Vec b) { return (v - mean_vec) * rstd_vec * g + b; }, y, x, gamma, beta, features);
+  *mean_out = mean;
+  *rstd_out = rstd;
+}
+
+template <typename scalar_t>
+void layer_norm_backward_row(const scalar_t* dy, const scalar_t* x, const scalar_t* gamma, scalar_t mean,
+                             scalar_t rstd, scalar_t* dx, int64_t features) {
+  using Vec = Vectorized<scalar_t>;
+  const Vec mean_vec(mean), rstd_vec(rstd);
+  Vec sum_g(scalar_t(0)), sum_g_xh(scalar_t(0));
+  int64_t f = 0;
+  for (; f + Vec::size() <= features; f += Vec::size()) {
+    const Vec g = Vec::loadu(dy + f) * Vec::loadu(gamma + f);
+    sum_g += g;
+    sum_g_xh += g * ((Vec::loadu(x + f) - mean_vec) * rstd_vec);
+  }
+  auto add = [](Vec a, Vec b) { return a + b; };
+  scalar_t total_g = at::vec::vec_reduce_all<scalar_t>(add, sum_g);
+  scalar_t total_g_xh = at::vec::vec_reduce_all<scalar_t>(add, sum_g_xh);
+  for (; f < features; ++f) {
+    const scalar_t g = dy[f] * gamma[f];
+    total_g += g;
+    total_g_xh += g * (x[f] - mean) * rstd;
+  }
+  const Vec mean_g(total_g / scalar_t(features)), mean_g_xh(total_g_xh / scalar_t(features));
+  at::vec::map3(
+      [&](Vec d, Vec v, Vec gm) { return rstd_vec * (d * gm - mean_g - (v - mean_vec) * rstd_vec * mean_g_xh); }, dx,
+      dy, x, gamma, features);
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> layer_norm_forward(const at::Tensor& x_in, const at::Tensor& weight_in,
+                                                                  const at::Tensor& bias_in, double eps) {
+  check_layer_norm_args(x_in, weight_in, bias_in, "minitransformer::layer_norm_forward");
+  TORCH_CHECK(eps > 0, "minitransformer::layer_norm_forward: eps must be positive, got ", eps);
+  const at::Tensor x = x_in.contiguous(), weight = weight_in.contiguous(), bias = bias_in.contiguous();
+  const int64_t features = x.size(-1), rows = x.numel() / features;
+  at::Tensor y = empty_output(x.sizes(), x.options());
+  std::vector<int64_t> row_shape(x.sizes().begin(), x.sizes().end() - 1);
+  at::Tensor mean = at::empty(row_shape, x.options()), rstd = at::empty(row_shape, x.options());
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "layer_norm_forward", [&] {
+    const scalar_t *in = x.const_data_ptr<scalar_t>(), *gamma = weight.const_data_ptr<scalar_t>();
+    const scalar_t* beta = bias.const_data_ptr<scalar_t>();
+    scalar_t *out = y.mutable_data_ptr<scalar_t>(), *mean_out = mean.mutable_data_ptr<scalar_t>();
+    scalar_t* rstd_out = rstd.mutable_data_ptr<scalar_t>();
+    at::parallel_for(0, rows, grain_rows(features), [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r)
+        layer_norm_row(in + r * features, gamma, beta, out + r * features, mean_out + r, rstd_out + r, features, eps);
+    });
+  });
+  return {y, mean, rstd};
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> layer_norm_backward(const at::Tensor& grad_y_in, const at::Tensor& x_in,
+                                                                   const at::Tensor& weight_in,
+                                                                   const at::Tensor& mean_in,
+                                                                   const at::Tensor& rstd_in) {
+  const char* op = "minitransformer::layer_norm_backward";
+  check_layer_norm_args(x_in, weight_in, weight_in, op);
+  TORCH_CHECK(grad_y_in.sizes() == x_in.sizes() && grad_y_in.scalar_type() == x_in.scalar_type(), op,
+              ": grad_y must have x's shape and dtype");
+  const int64_t features = x_in.size(-1), rows = x_in.numel() / features;
+  TORCH_CHECK(mean_in.numel() == rows && rstd_in.numel() == rows, op, ": mean and rstd must have one value per row");
+  const at::Tensor dy = grad_y_in.contiguous(), x = x_in.contiguous(), weight = weight_in.contiguous();
+  const at::Tensor mean = mean_in.contiguous(), rstd = rstd_in.contiguous();
+  at::Tensor dx = empty_output(x.sizes(), x.options());
+  const int64_t blocks = (rows + kRowsPerBlock - 1) / kRowsPerBlock;
+  at::Tensor partial_dgamma = at::zeros({std::max<int64_t>(blocks, 1), features}, x.options());
+  at::Tensor partial_dbeta = at::zeros({std::max<int64_t>(blocks, 1), features}, x.options());
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "layer_norm_backward", [&] {
+    using Vec = Vectorized<scalar_t>;
+    const scalar_t *grad = dy.const_data_ptr<scalar_t>(), *in = x.const_data_ptr<scalar_t>();
+    const scalar_t *gamma = weight.const_data_ptr<scalar_t>(), *mu = mean.const_data_ptr<scalar_t>();
+    const scalar_t* r_std = rstd.const_data_ptr<scalar_t>();
+    scalar_t *grad_in = dx.mutable_data_ptr<scalar_t>(), *pg = partial_dgamma.mutable_data_ptr<scalar_t>();
+    scalar_t* pb = partial_dbeta.mutable_data_ptr<scalar_t>();
+    at::parallel_for(0, blocks, 1, [&](int64_t block_begin, int64_t block_end) {
+      for (int64_t block = block_begin; block < block_end; ++block) {
+        scalar_t *block_dgamma = pg + block * features, *block_dbeta = pb + block * features;
+        for (int64_t r = block * kRowsPerBlock; r < std::min(rows, (block + 1) * kRowsPerBlock); ++r) {
+          const scalar_t *row_dy = grad + r * features, *row_x = in + r * features;
+          layer_norm_backward_row(row_dy, row_x, gamma, mu[r], r_std[r], grad_in + r * features, features);
+          const Vec mean_vec(mu[r]), rstd_vec(r_std[r]);
+          at::vec::map3([&](Vec acc, Vec d, Vec v) { return acc + d * ((v - mean_vec) * rstd_vec); }, block_dgamma,
+                        block_dgamma, row_dy, row_x, features);
+          at::vec::map2([](Vec acc, Vec d) { return acc + d; }, block_dbeta, block_dbeta, row_dy, features);
+        }
+      }
+    });
+    // The blocks in order: the same additions for any thread count.
+    for (int64_t block = 1; block < blocks; ++block) {
+      at::vec::map2([](Vec acc, Vec p) { return acc + p; }, pg, pg, pg + block * features, features);
+      at::vec::map2([](Vec acc, Vec p) { return acc + p; }, pb, pb, pb + block * features, features);
+    }
+  });
+  return {dx, partial_dgamma[0], partial_dbeta[0]};
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(minitransformer, CPU, m) {
+  m.impl("layer_norm_forward", &layer_norm_forward);
+  m.impl("layer_norm_backward", &layer_norm_backward);
+}
+
+}  // namespace mt::cpu

@@ -1,0 +1,51 @@
+"""Layer normalisation over the last dimension as a custom op: ``torch.ops.minitransformer.layer_norm_*``
+and its Python face.
+
+    mu = mean(x),   rstd = 1 / sqrt(mean((x - mu)^2) + eps),   xh = (x - mu) rstd,   y = xh gamma + beta
+    g = dy gamma:   dx = rstd (g - mean(g) - xh mean(g xh)),   dgamma = sum_rows dy xh,   dbeta = sum_rows dy
+
+The forward saves two numbers per row (mu and rstd), not xh; the backward rebuilds xh in the one pass per
+row that writes dx, and sums dgamma and dbeta in a fixed order (the same bits for any thread count). The
+same normalisation in torch ops is ``minitransformer.nn.LayerNorm`` (nn/layernorm.py), the parity reference.
+"""
+
+import torch
+
+from minitransformer.ops import _extension  # noqa: F401  (registers torch.ops.minitransformer)
+
+_ops = torch.ops.minitransformer
+
+
+@torch.library.register_fake("minitransformer::layer_norm_forward")
+def _forward_fake(x, weight, bias, eps):
+    if x.dim() < 1 or weight.shape != x.shape[-1:] or bias.shape != x.shape[-1:]:
+        raise RuntimeError("minitransformer::layer_norm_forward: weight and bias must be (D,) for x (..., D), got "
+                           f"{tuple(weight.shape)}, {tuple(bias.shape)} and {tuple(x.shape)}")
+    return torch.empty_like(x), x.new_empty(x.shape[:-1]), x.new_empty(x.shape[:-1])
+
+
+@torch.library.register_fake("minitransformer::layer_norm_backward")
+def _backward_fake(grad_y, x, weight, mean, rstd):
+    return torch.empty_like(x), torch.empty_like(weight), torch.empty_like(weight)
+
+
+def _save_for_backward(ctx, inputs, output):
+    x, weight, _, _ = inputs
+    ctx.save_for_backward(x, weight, output[1], output[2])
+    ctx.mark_non_differentiable(output[1], output[2])  # saved for the backward, not results to differentiate
+
+
+def _backward(ctx, grad_y, _grad_mean, _grad_rstd):
+    x, weight, mean, rstd = ctx.saved_tensors
+    grad_x, grad_weight, grad_bias = _ops.layer_norm_backward(grad_y.contiguous(), x, weight, mean, rstd)
+    return grad_x, grad_weight, grad_bias, None
+
+
+torch.library.register_autograd("minitransformer::layer_norm_forward", _backward, setup_context=_save_for_backward)
+
+
+def layer_norm(x, weight, bias, eps=1e-5):
+    """Layer normalisation of ``x`` (..., D) with ``weight`` and ``bias`` (D,)."""
+    if not isinstance(x, torch.Tensor) or x.dim() < 1:
+        raise ValueError("layer_norm: x must be a tensor (..., D)")
+    return _ops.layer_norm_forward(x, weight, bias, float(eps))[0]
