@@ -65,7 +65,7 @@ class BertModel(nn.Module):
             self.token_embeddings.weight.normal_(0.0, INIT_STD)
             self.token_embeddings.weight[PAD_ID].zero_()
             self.segment_embeddings.weight.normal_(0.0, INIT_STD)
-        self.embedding_norm = LayerNorm(config.d_model, eps=1e-12)
+        self.embedding_norm = LayerNorm(config.d_model, eps=1e-12, backend=backend)
         self.embedding_dropout = Dropout(config.dropout)
         self.layers = nn.ModuleList(
             TransformerEncoderLayer(config.d_model, config.n_heads, config.d_ff, config.dropout, activation="gelu",
@@ -104,7 +104,7 @@ class BertForPreTraining(nn.Module):
         self.bert = BertModel(config)
         self.mlm_transform = Linear(config.d_model, config.d_model)
         self.mlm_activation = GELU()
-        self.mlm_norm = LayerNorm(config.d_model, eps=1e-12)
+        self.mlm_norm = LayerNorm(config.d_model, eps=1e-12, backend=self.bert.backend)
         self.mlm_bias = nn.Parameter(torch.zeros(config.vocab_size))
         self.nsp_head = Linear(config.d_model, 2)
 

@@ -43,7 +43,7 @@ class GPT(nn.Module):
                                     norm_first=True, attention_dropout=config.attention_dropout, backend=backend,
                                     rotary=config.positions == "rotary")
             for _ in range(config.n_layers))
-        self.final_norm = LayerNorm(config.d_model)
+        self.final_norm = LayerNorm(config.d_model, backend=backend)
 
     def hidden_states(self, input_ids):
         """The final, normalised hidden states (B, T, d_model) for ids (B, T)."""

@@ -4,7 +4,8 @@ Inputs are batch-first: sequences (B, N, E), images (B, C, H, W). Names follow t
 
 Blocks
     Linear(in_features, out_features, bias=True)                                       linear.py
-    LayerNorm(normalized_shape, eps=1e-5, elementwise_affine=True, bias=True)         layernorm.py
+    LayerNorm(normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, backend="eager")
+                                                                                       layernorm.py
     GELU(approximate="none"|"tanh"), ReLU(), gelu(x), relu(x)                         activations.py
     Dropout(p=0.1), dropout(x, p, training)                                           dropout.py
     Embedding(num_embeddings, embedding_dim, padding_idx=None)                        embedding.py
@@ -34,7 +35,7 @@ Recurrent                                                                       
     RNNCell, LSTMCell, RNN(input_size, hidden_size, num_layers=1, nonlinearity, bias, batch_first=True,
     dropout), LSTM(...): forward(x, state) -> (output, h_n) / (output, (h_n, c_n))
 Losses (class dim LAST: logits (..., C), targets (...))                           losses.py
-    cross_entropy(logits, targets, ignore_index=-100, label_smoothing=0.0, reduction="mean"),
+    cross_entropy(logits, targets, ignore_index=-100, label_smoothing=0.0, reduction="mean", backend="eager"),
     binary_cross_entropy_with_logits(logits, targets, pos_weight=None, reduction="mean"),
     CrossEntropyLoss, BCEWithLogitsLoss, log_softmax
 """

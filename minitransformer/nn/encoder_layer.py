@@ -46,8 +46,8 @@ class TransformerEncoderLayer(nn.Module):
         self.self_attn = MultiHeadAttention(d_model, nhead, dropout=attention_dropout, bias=bias, backend=backend,
                                             rotary=rotary)
         self.feed_forward = FeedForward(d_model, dim_feedforward, dropout, activation, bias=bias)
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, backend=backend)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, backend=backend)
         self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
         self.norm_first = norm_first
 

@@ -129,3 +129,29 @@ def test_gradcheck_float64():
 def test_bad_input_names_the_argument(call, argument):
     with pytest.raises(ValueError, match=argument):
         call()
+
+
+@pytest.mark.parametrize("affine, bias", [(True, True), (True, False), (False, False)])
+@pytest.mark.parametrize("backend", ["torch", "fused"])
+def test_layernorm_backends_agree_with_eager(backend, affine, bias):
+    generator = torch.Generator().manual_seed(0)
+    x, grad_y = torch.randn(3, 5, 24, generator=generator), torch.randn(3, 5, 24, generator=generator)
+    results = []
+    for name in ("eager", backend):
+        torch.manual_seed(0)
+        norm = mnn.LayerNorm(24, eps=1e-6, elementwise_affine=affine, bias=bias, backend=name)
+        if affine:
+            with torch.no_grad():
+                norm.weight.normal_(generator=torch.Generator().manual_seed(1))
+        xx = x.clone().requires_grad_()
+        y = norm(xx)
+        y.backward(grad_y)
+        results.append([y.detach(), xx.grad] + [p.grad for p in norm.parameters()])
+    assert f"backend={backend}" in repr(norm)
+    for eager, other in zip(*results):
+        assert relative_error(other, eager) < 1e-5
+
+
+def test_fused_layernorm_normalises_one_dimension():
+    with pytest.raises(ValueError, match="normalises one dimension"):
+        mnn.LayerNorm((4, 6), backend="fused")
