@@ -76,6 +76,10 @@ TORCH_LIBRARY(minitransformer, m) {
   m.def("layer_norm_forward(Tensor x, Tensor weight, Tensor bias, float eps) -> (Tensor, Tensor, Tensor)");
   m.def("layer_norm_backward(Tensor grad_y, Tensor x, Tensor weight, Tensor mean, Tensor rstd) "
         "-> (Tensor, Tensor, Tensor)");
+  // The feed-forward's first bias add and its GELU in one pass: y = gelu(x + bias), approximate "none"
+  // (erf) or "tanh"; the backward returns (dx, dbias), dbias summed in a fixed order.
+  m.def("bias_gelu_forward(Tensor x, Tensor bias, str approximate) -> Tensor");
+  m.def("bias_gelu_backward(Tensor grad_y, Tensor x, Tensor bias, str approximate) -> (Tensor, Tensor)");
   // word2vec's negative-sampling SGD steps, fused and in place (csrc/cpu/word2vec.cpp): update
   // the rows of both tables that the windows touch; return the batch loss (0-d float64).
   m.def("cbow_sgd_step_(Tensor(a!) input_vectors, Tensor(b!) output_vectors, Tensor contexts, "

@@ -9,7 +9,8 @@ Blocks
     GELU(approximate="none"|"tanh"), ReLU(), gelu(x), relu(x)                         activations.py
     Dropout(p=0.1), dropout(x, p, training)                                           dropout.py
     Embedding(num_embeddings, embedding_dim, padding_idx=None)                        embedding.py
-    FeedForward(d_model, dim_feedforward=2048, dropout=0.0, activation="gelu")        feedforward.py
+    FeedForward(d_model, dim_feedforward=2048, dropout=0.0, activation="gelu", bias=True, backend="eager")
+                                                                                       feedforward.py
     softmax(x, dim=-1): the safe softmax, all -inf rows give zeros                     softmax.py
 Attention
     BACKENDS = ("eager", "torch", "fused"), resolve_backend(name or "auto")            backends.py

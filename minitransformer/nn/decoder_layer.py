@@ -30,7 +30,7 @@ class TransformerDecoderLayer(nn.Module):
         attention_dropout = dropout if attention_dropout is None else attention_dropout
         self.self_attn = MultiHeadAttention(d_model, nhead, attention_dropout, bias=bias, backend=backend)
         self.multihead_attn = MultiHeadAttention(d_model, nhead, attention_dropout, bias=bias, backend=backend)
-        self.feed_forward = FeedForward(d_model, dim_feedforward, dropout, activation, bias=bias)
+        self.feed_forward = FeedForward(d_model, dim_feedforward, dropout, activation, bias=bias, backend=backend)
         self.norm1, self.norm2, self.norm3 = (LayerNorm(d_model, eps=layer_norm_eps, bias=bias, backend=backend)
                                               for _ in range(3))
         self.dropout1, self.dropout2, self.dropout3 = Dropout(dropout), Dropout(dropout), Dropout(dropout)

@@ -45,7 +45,7 @@ class TransformerEncoderLayer(nn.Module):
         attention_dropout = dropout if attention_dropout is None else attention_dropout
         self.self_attn = MultiHeadAttention(d_model, nhead, dropout=attention_dropout, bias=bias, backend=backend,
                                             rotary=rotary)
-        self.feed_forward = FeedForward(d_model, dim_feedforward, dropout, activation, bias=bias)
+        self.feed_forward = FeedForward(d_model, dim_feedforward, dropout, activation, bias=bias, backend=backend)
         self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, backend=backend)
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, backend=backend)
         self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)

@@ -3,20 +3,28 @@
     FFN(x) = W2 dropout(act(W1 x + b1)) + b2,    W1: (dim_feedforward, d_model),  W2: (d_model, dim_feedforward)
 
 The original uses act = ReLU; BERT and GPT use GELU. Applied to every position independently.
+
+``backend`` (nn/backends.py): "eager" runs the modules (Linear, the activation) in torch ops; "torch" calls
+``F.linear`` and ``F.gelu`` / ``F.relu``; "fused" computes W1 x, then adds b1 and applies GELU in one pass of our
+C++ op (``minitransformer.ops.bias_gelu``) — a ReLU network, or one without biases, runs the eager path.
 """
 
+import torch.nn.functional as F
 from torch import nn
 
 from minitransformer.nn._checks import check_positive_int, check_probability
 from minitransformer.nn.activations import make_activation
+from minitransformer.nn.backends import load_fused_op, resolve_backend
 from minitransformer.nn.dropout import Dropout
 from minitransformer.nn.linear import Linear
+
+GELU_FORMS = {"gelu": "none", "gelu_tanh": "tanh"}  # activation name -> the ``approximate`` of GELU
 
 
 class FeedForward(nn.Module):
     """linear2(dropout(activation(linear1(x)))): the sub-layer of ``nn.TransformerEncoderLayer``."""
 
-    def __init__(self, d_model, dim_feedforward=2048, dropout=0.0, activation="gelu", bias=True):
+    def __init__(self, d_model, dim_feedforward=2048, dropout=0.0, activation="gelu", bias=True, backend="eager"):
         super().__init__()
         check_positive_int("d_model", d_model)
         check_positive_int("dim_feedforward", dim_feedforward)
@@ -25,7 +33,24 @@ class FeedForward(nn.Module):
         self.activation = make_activation(activation)
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
+        self.activation_name = activation
+        self.backend = resolve_backend(backend)
+
+    def _activated(self, x):
+        """act(W1 x + b1), (..., dim_feedforward)."""
+        if self.backend == "fused" and self.activation_name in GELU_FORMS and self.linear1.bias is not None:
+            return load_fused_op("bias_gelu")(x @ self.linear1.weight.T, self.linear1.bias,
+                                              GELU_FORMS[self.activation_name])
+        if self.backend == "torch":
+            hidden = F.linear(x, self.linear1.weight, self.linear1.bias)
+            if self.activation_name in GELU_FORMS:
+                return F.gelu(hidden, approximate=GELU_FORMS[self.activation_name])
+            return F.relu(hidden)
+        return self.activation(self.linear1(x))
 
     def forward(self, x):
-        hidden = self.dropout(self.activation(self.linear1(x)))  # (..., dim_feedforward)
+        hidden = self.dropout(self._activated(x))  # (..., dim_feedforward)
         return self.linear2(hidden)  # (..., d_model)
+
+    def extra_repr(self):
+        return f"backend={self.backend}"

@@ -140,3 +140,21 @@ def test_bad_input_names_the_argument(make, bad, argument):
 def test_bad_arguments_name_the_argument(make, argument):
     with pytest.raises(ValueError, match=argument):
         make()
+
+
+@pytest.mark.parametrize("activation", ["gelu", "gelu_tanh", "relu"])
+@pytest.mark.parametrize("backend", ["torch", "fused"])
+def test_feedforward_backends_agree_with_eager(backend, activation):
+    generator = torch.Generator().manual_seed(0)
+    x, grad_y = torch.randn(3, 5, 12, generator=generator), torch.randn(3, 5, 12, generator=generator)
+    results = []
+    for name in ("eager", backend):
+        torch.manual_seed(0)
+        ff = mnn.FeedForward(12, 40, activation=activation, backend=name)
+        xx = x.clone().requires_grad_()
+        y = ff(xx)
+        y.backward(grad_y)
+        results.append([y.detach(), xx.grad] + [p.grad for p in ff.parameters()])
+    assert f"backend={backend}" in repr(ff)
+    for eager, other in zip(*results):
+        assert relative_error(other, eager) < 1e-5

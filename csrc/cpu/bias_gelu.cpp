@@ -1,0 +1,135 @@
+// Bias add and GELU in one pass on the CPU (the feed-forward's first bias and its activation), at::vec
+// inside at::parallel_for over rows. x (rows, F) is the matrix product before its bias b (F,); z = x + b:
+//
+//   exact ("none"): gelu(z) = z Phi(z) = z/2 (1 + erf(z / sqrt 2)),
+//                   gelu'(z) = Phi(z) + z phi(z),   phi(z) = exp(-z^2/2) / sqrt(2 pi)
+//   "tanh":         gelu(z) ~ z/2 (1 + t),  t = tanh(u),  u = sqrt(2/pi) (z + 0.044715 z^3),
+//                   gelu'(z) ~ (1 + t)/2 + z/2 (1 - t^2) sqrt(2/pi) (1 + 3 0.044715 z^2)
+//   backward: dx = dy gelu'(x + b),   db = sum_rows dx
+//
+// Nothing but x is saved: the backward recomputes z. db is summed in blocks of kRowsPerBlock rows, then
+// the blocks in order, so its bits do not depend on the thread count.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <ATen/cpu/vec/functional.h>
+#include <ATen/cpu/vec/vec.h>
+#include <c10/util/string_view.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <cmath>
+#include <tuple>
+
+#include "cpu/huge_pages.h"
+
+namespace mt::cpu {
+namespace {
+
+using at::vec::Vectorized;
+
+constexpr int64_t kRowsPerBlock = 32;  // rows per partial sum of db
+constexpr double kSqrtHalf = 0.70710678118654752440, kInvSqrt2Pi = 0.39894228040143267794;
+constexpr double kSqrt2OverPi = 0.79788456080286535588, kCubic = 0.044715;
+
+bool is_tanh(c10::string_view approximate, const char* op) {
+  TORCH_CHECK(approximate == "none" || approximate == "tanh", op, ": approximate must be 'none' or 'tanh', got '",
+              std::string(approximate), "'");
+  return approximate == "tanh";
+}
+
+void check_bias_gelu_args(const at::Tensor& x, const at::Tensor& bias, const char* op) {
+  TORCH_CHECK(x.dim() >= 1 && x.size(-1) >= 1, op, ": x must have a non-empty last dimension, got ", x.sizes());
+  TORCH_CHECK(x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble, op,
+              ": x must be float32 or float64 on the CPU, got ", x.scalar_type());
+  TORCH_CHECK(bias.dim() == 1 && bias.size(0) == x.size(-1) && bias.scalar_type() == x.scalar_type() &&
+                  bias.device() == x.device(),
+              op, ": bias must be (", x.size(-1), ",) in x's dtype and device, got ", bias.sizes(), " ",
+              bias.scalar_type());
+}
+
+template <typename scalar_t>
+struct Gelu {
+  using Vec = Vectorized<scalar_t>;
+  static Vec value(Vec z, bool tanh_form) {
+    const Vec half(scalar_t(0.5)), one(scalar_t(1));
+    if (tanh_form) {
+      const Vec u = Vec(scalar_t(kSqrt2OverPi)) * (z + Vec(scalar_t(kCubic)) * z * z * z);
+      return half * z * (one + u.tanh());
+    }
+    return half * z * (one + (z * Vec(scalar_t(kSqrtHalf))).erf());
+  }
+  static Vec derivative(Vec z, bool tanh_form) {
+    const Vec half(scalar_t(0.5)), one(scalar_t(1));
+    if (tanh_form) {
+      const Vec t = (Vec(scalar_t(kSqrt2OverPi)) * (z + Vec(scalar_t(kCubic)) * z * z * z)).tanh();
+      const Vec du = Vec(scalar_t(kSqrt2OverPi)) * (one + Vec(scalar_t(3 * kCubic)) * z * z);
+      return half * (one + t) + half * z * (one - t * t) * du;
+    }
+    const Vec cdf = half * (one + (z * Vec(scalar_t(kSqrtHalf))).erf());
+    const Vec pdf = Vec(scalar_t(kInvSqrt2Pi)) * (Vec(scalar_t(-0.5)) * z * z).exp();
+    return cdf + z * pdf;
+  }
+};
+
+at::Tensor bias_gelu_forward(const at::Tensor& x_in, const at::Tensor& bias_in, c10::string_view approximate) {
+  const char* op = "minitransformer::bias_gelu_forward";
+  check_bias_gelu_args(x_in, bias_in, op);
+  const bool tanh_form = is_tanh(approximate, op);
+  const at::Tensor x = x_in.contiguous(), bias = bias_in.contiguous();
+  const int64_t features = x.size(-1), rows = x.numel() / features;
+  at::Tensor y = empty_output(x.sizes(), x.options());
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "bias_gelu_forward", [&] {
+    using Vec = Vectorized<scalar_t>;
+    const scalar_t *in = x.const_data_ptr<scalar_t>(), *b = bias.const_data_ptr<scalar_t>();
+    scalar_t* out = y.mutable_data_ptr<scalar_t>();
+    at::parallel_for(0, rows, std::max<int64_t>(1, 16384 / features), [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r)
+        at::vec::map2([&](Vec v, Vec bv) { return Gelu<scalar_t>::value(v + bv, tanh_form); }, out + r * features,
+                      in + r * features, b, features);
+    });
+  });
+  return y;
+}
+
+std::tuple<at::Tensor, at::Tensor> bias_gelu_backward(const at::Tensor& grad_y_in, const at::Tensor& x_in,
+                                                      const at::Tensor& bias_in, c10::string_view approximate) {
+  const char* op = "minitransformer::bias_gelu_backward";
+  check_bias_gelu_args(x_in, bias_in, op);
+  TORCH_CHECK(grad_y_in.sizes() == x_in.sizes() && grad_y_in.scalar_type() == x_in.scalar_type(), op,
+              ": grad_y must have x's shape and dtype");
+  const bool tanh_form = is_tanh(approximate, op);
+  const at::Tensor dy = grad_y_in.contiguous(), x = x_in.contiguous(), bias = bias_in.contiguous();
+  const int64_t features = x.size(-1), rows = x.numel() / features;
+  const int64_t blocks = (rows + kRowsPerBlock - 1) / kRowsPerBlock;
+  at::Tensor dx = empty_output(x.sizes(), x.options());
+  at::Tensor partial_db = at::zeros({std::max<int64_t>(blocks, 1), features}, x.options());
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "bias_gelu_backward", [&] {
+    using Vec = Vectorized<scalar_t>;
+    const scalar_t *grad = dy.const_data_ptr<scalar_t>(), *in = x.const_data_ptr<scalar_t>();
+    const scalar_t* b = bias.const_data_ptr<scalar_t>();
+    scalar_t *grad_in = dx.mutable_data_ptr<scalar_t>(), *db = partial_db.mutable_data_ptr<scalar_t>();
+    at::parallel_for(0, blocks, 1, [&](int64_t block_begin, int64_t block_end) {
+      for (int64_t block = block_begin; block < block_end; ++block) {
+        scalar_t* block_db = db + block * features;
+        for (int64_t r = block * kRowsPerBlock; r < std::min(rows, (block + 1) * kRowsPerBlock); ++r) {
+          scalar_t* row_dx = grad_in + r * features;
+          at::vec::map3([&](Vec d, Vec v, Vec bv) { return d * Gelu<scalar_t>::derivative(v + bv, tanh_form); },
+                        row_dx, grad + r * features, in + r * features, b, features);
+          at::vec::map2([](Vec acc, Vec d) { return acc + d; }, block_db, block_db, row_dx, features);
+        }
+      }
+    });
+    for (int64_t block = 1; block < blocks; ++block)  // the blocks in order: the same bits for any thread count
+      at::vec::map2([](Vec acc, Vec p) { return acc + p; }, db, db, db + block * features, features);
+  });
+  return {dx, partial_db[0]};
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(minitransformer, CPU, m) {
+  m.impl("bias_gelu_forward", &bias_gelu_forward);
+  m.impl("bias_gelu_backward", &bias_gelu_backward);
+}
+
+}  // namespace mt::cpu
