@@ -80,6 +80,11 @@ TORCH_LIBRARY(minitransformer, m) {
   // (erf) or "tanh"; the backward returns (dx, dbias), dbias summed in a fixed order.
   m.def("bias_gelu_forward(Tensor x, Tensor bias, str approximate) -> Tensor");
   m.def("bias_gelu_backward(Tensor grad_y, Tensor x, Tensor bias, str approximate) -> (Tensor, Tensor)");
+  // Counter-based dropout (Philox4x32-10, the mask a pure function of seed, offset and element index), added
+  // to an optional residual: y = residual + x m / (1 - p). The backward recomputes m: dx = dy m / (1 - p).
+  m.def("dropout_add_forward(Tensor x, Tensor? residual, float p, int seed, int offset) -> Tensor");
+  m.def("dropout_backward(Tensor grad_y, float p, int seed, int offset) -> Tensor");
+  m.def("dropout_mask(int[] shape, float p, int seed, int offset) -> Tensor");
   // word2vec's negative-sampling SGD steps, fused and in place (csrc/cpu/word2vec.cpp): update
   // the rows of both tables that the windows touch; return the batch loss (0-d float64).
   m.def("cbow_sgd_step_(Tensor(a!) input_vectors, Tensor(b!) output_vectors, Tensor contexts, "

@@ -66,7 +66,7 @@ class BertModel(nn.Module):
             self.token_embeddings.weight[PAD_ID].zero_()
             self.segment_embeddings.weight.normal_(0.0, INIT_STD)
         self.embedding_norm = LayerNorm(config.d_model, eps=1e-12, backend=backend)
-        self.embedding_dropout = Dropout(config.dropout)
+        self.embedding_dropout = Dropout(config.dropout, backend)
         self.layers = nn.ModuleList(
             TransformerEncoderLayer(config.d_model, config.n_heads, config.d_ff, config.dropout, activation="gelu",
                                     layer_norm_eps=1e-12, attention_dropout=config.attention_dropout, backend=backend,

@@ -37,7 +37,7 @@ class GPT(nn.Module):
         with torch.no_grad():
             self.token_embeddings.weight.normal_(0.0, INIT_STD)
         self.position_embeddings = position_table(config)
-        self.dropout = Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout, backend)
         self.layers = nn.ModuleList(
             TransformerEncoderLayer(config.d_model, config.n_heads, config.d_ff, config.dropout, activation="gelu",
                                     norm_first=True, attention_dropout=config.attention_dropout, backend=backend,

@@ -7,7 +7,7 @@ Blocks
     LayerNorm(normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, backend="eager")
                                                                                        layernorm.py
     GELU(approximate="none"|"tanh"), ReLU(), gelu(x), relu(x)                         activations.py
-    Dropout(p=0.1), dropout(x, p, training)                                           dropout.py
+    Dropout(p=0.1, backend="eager") (.add_to(residual, x)), dropout(x, p, training)  dropout.py
     Embedding(num_embeddings, embedding_dim, padding_idx=None)                        embedding.py
     FeedForward(d_model, dim_feedforward=2048, dropout=0.0, activation="gelu", bias=True, backend="eager")
                                                                                        feedforward.py

@@ -33,7 +33,7 @@ class TransformerDecoderLayer(nn.Module):
         self.feed_forward = FeedForward(d_model, dim_feedforward, dropout, activation, bias=bias, backend=backend)
         self.norm1, self.norm2, self.norm3 = (LayerNorm(d_model, eps=layer_norm_eps, bias=bias, backend=backend)
                                               for _ in range(3))
-        self.dropout1, self.dropout2, self.dropout3 = Dropout(dropout), Dropout(dropout), Dropout(dropout)
+        self.dropout1, self.dropout2, self.dropout3 = (Dropout(dropout, backend) for _ in range(3))
         self.norm_first = norm_first
 
     def load_from_torch(self, torch_layer):

@@ -5,12 +5,19 @@ Inverted dropout, in training only: keep each element with probability 1 - p and
     y = x * m / (1 - p),   m_i ~ Bernoulli(1 - p)
 
 so E[y] = x and evaluation is the identity.
+
+``backend`` (nn/backends.py): "eager" draws the mask with ``torch.rand_like`` (the line above in torch ops),
+"torch" calls ``F.dropout``, "fused" our C++ op (``minitransformer.ops.dropout_add``: a counter-based mask
+that the backward recomputes instead of storing). ``add_to(residual, x)`` = residual + dropout(x), the
+residual connection's add, in the same pass under "fused".
 """
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from minitransformer.nn._checks import check_probability
+from minitransformer.nn.backends import load_fused_op, resolve_backend
 
 
 def dropout(x, p, training=True):
@@ -23,13 +30,24 @@ def dropout(x, p, training=True):
 
 
 class Dropout(nn.Module):
-    def __init__(self, p=0.1):
+    def __init__(self, p=0.1, backend="eager"):
         super().__init__()
         check_probability("p", p)
         self.p = p
+        self.backend = resolve_backend(backend)
 
     def forward(self, x):
+        if self.backend == "fused":
+            return load_fused_op("dropout_add")(x, None, self.p, self.training)
+        if self.backend == "torch":
+            return F.dropout(x, self.p, self.training)
         return dropout(x, self.p, self.training)
 
+    def add_to(self, residual, x):
+        """residual + dropout(x): a residual connection's add."""
+        if self.backend == "fused":
+            return load_fused_op("dropout_add")(x, residual, self.p, self.training)
+        return residual + self(x)
+
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}, backend={self.backend}"

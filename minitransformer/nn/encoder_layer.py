@@ -48,7 +48,7 @@ class TransformerEncoderLayer(nn.Module):
         self.feed_forward = FeedForward(d_model, dim_feedforward, dropout, activation, bias=bias, backend=backend)
         self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, backend=backend)
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, backend=backend)
-        self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
+        self.dropout1, self.dropout2 = Dropout(dropout, backend), Dropout(dropout, backend)
         self.norm_first = norm_first
 
     def load_from_torch(self, torch_layer):
@@ -56,14 +56,13 @@ class TransformerEncoderLayer(nn.Module):
         load_layer_from_torch(self, torch_layer)
 
     def _self_attention(self, x, attn_mask, key_padding_mask, is_causal):
-        return self.dropout1(self.self_attn(x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                                            is_causal=is_causal))
+        return self.self_attn(x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, is_causal=is_causal)
 
     def forward(self, src, src_mask=None, key_padding_mask=None, is_causal=False):
         check_tensor("src", src, ndim=3, last_dim=self.self_attn.d_model)
         x = src  # (B, N, d_model)
-        if self.norm_first:
-            x = x + self._self_attention(self.norm1(x), src_mask, key_padding_mask, is_causal)
-            return x + self.dropout2(self.feed_forward(self.norm2(x)))
-        x = self.norm1(x + self._self_attention(x, src_mask, key_padding_mask, is_causal))
-        return self.norm2(x + self.dropout2(self.feed_forward(x)))
+        if self.norm_first:  # x + Dropout(sublayer(LayerNorm(x)))
+            x = self.dropout1.add_to(x, self._self_attention(self.norm1(x), src_mask, key_padding_mask, is_causal))
+            return self.dropout2.add_to(x, self.feed_forward(self.norm2(x)))
+        x = self.norm1(self.dropout1.add_to(x, self._self_attention(x, src_mask, key_padding_mask, is_causal)))
+        return self.norm2(self.dropout2.add_to(x, self.feed_forward(x)))

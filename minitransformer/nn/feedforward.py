@@ -29,12 +29,11 @@ class FeedForward(nn.Module):
         check_positive_int("d_model", d_model)
         check_positive_int("dim_feedforward", dim_feedforward)
         check_probability("dropout", dropout)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
-        self.activation = make_activation(activation)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
-        self.activation_name = activation
         self.backend = resolve_backend(backend)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
+        self.activation_name, self.activation = activation, make_activation(activation)
+        self.dropout = Dropout(dropout, self.backend)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
 
     def _activated(self, x):
         """act(W1 x + b1), (..., dim_feedforward)."""

@@ -158,3 +158,16 @@ def test_feedforward_backends_agree_with_eager(backend, activation):
     assert f"backend={backend}" in repr(ff)
     for eager, other in zip(*results):
         assert relative_error(other, eager) < 1e-5
+
+
+@pytest.mark.parametrize("backend", ["torch", "fused"])
+def test_dropout_backends_keep_the_expectation_and_add_residuals(backend):
+    drop = mnn.Dropout(0.25, backend=backend)
+    x, residual = torch.ones(200_000), torch.full((200_000,), 2.0)
+    y = drop(x)
+    assert set(y.unique().tolist()) <= {0.0, torch.tensor(1 / 0.75).item()} and abs(y.mean().item() - 1.0) < 0.01
+    torch.manual_seed(3)
+    added = drop.add_to(residual, x)
+    torch.manual_seed(3)
+    torch.testing.assert_close(added, residual + drop(x))
+    assert torch.equal(drop.eval()(x), x) and f"backend={backend}" in repr(drop)
