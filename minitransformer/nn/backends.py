@@ -44,6 +44,12 @@ def resolve_backend(name):
     return name
 
 
+def on_device(backend, x):
+    """The backend that runs for ``x`` in a layer whose fused op has only a CPU kernel (LayerNorm, bias + GELU,
+    dropout, cross-entropy): "fused" on a CUDA tensor runs PyTorch's own kernel ("torch") instead."""
+    return "torch" if backend == "fused" and x.is_cuda else backend
+
+
 def check_attention_dropout(backend, dropout_p):
     """ValueError when ``backend`` cannot apply attention dropout ``dropout_p`` (the fused kernel has none)."""
     if backend == "fused" and dropout_p > 0.0:

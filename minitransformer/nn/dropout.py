@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from minitransformer.nn._checks import check_probability
-from minitransformer.nn.backends import load_fused_op, resolve_backend
+from minitransformer.nn.backends import load_fused_op, on_device, resolve_backend
 
 
 def dropout(x, p, training=True):
@@ -37,15 +37,16 @@ class Dropout(nn.Module):
         self.backend = resolve_backend(backend)
 
     def forward(self, x):
-        if self.backend == "fused":
+        backend = on_device(self.backend, x)
+        if backend == "fused":
             return load_fused_op("dropout_add")(x, None, self.p, self.training)
-        if self.backend == "torch":
+        if backend == "torch":
             return F.dropout(x, self.p, self.training)
         return dropout(x, self.p, self.training)
 
     def add_to(self, residual, x):
         """residual + dropout(x): a residual connection's add."""
-        if self.backend == "fused":
+        if on_device(self.backend, x) == "fused":
             return load_fused_op("dropout_add")(x, residual, self.p, self.training)
         return residual + self(x)
 

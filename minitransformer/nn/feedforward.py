@@ -14,7 +14,7 @@ from torch import nn
 
 from minitransformer.nn._checks import check_positive_int, check_probability
 from minitransformer.nn.activations import make_activation
-from minitransformer.nn.backends import load_fused_op, resolve_backend
+from minitransformer.nn.backends import load_fused_op, on_device, resolve_backend
 from minitransformer.nn.dropout import Dropout
 from minitransformer.nn.linear import Linear
 
@@ -37,10 +37,11 @@ class FeedForward(nn.Module):
 
     def _activated(self, x):
         """act(W1 x + b1), (..., dim_feedforward)."""
-        if self.backend == "fused" and self.activation_name in GELU_FORMS and self.linear1.bias is not None:
+        backend = on_device(self.backend, x)
+        if backend == "fused" and self.activation_name in GELU_FORMS and self.linear1.bias is not None:
             return load_fused_op("bias_gelu")(x @ self.linear1.weight.T, self.linear1.bias,
                                               GELU_FORMS[self.activation_name])
-        if self.backend == "torch":
+        if backend == "torch":
             hidden = F.linear(x, self.linear1.weight, self.linear1.bias)
             if self.activation_name in GELU_FORMS:
                 return F.gelu(hidden, approximate=GELU_FORMS[self.activation_name])

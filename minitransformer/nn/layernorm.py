@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from minitransformer.nn._checks import check_tensor
-from minitransformer.nn.backends import load_fused_op, resolve_backend
+from minitransformer.nn.backends import load_fused_op, on_device, resolve_backend
 
 
 class LayerNorm(nn.Module):
@@ -40,11 +40,12 @@ class LayerNorm(nn.Module):
         check_tensor("x", x, min_ndim=len(self.normalized_shape))
         if tuple(x.shape[-len(self.normalized_shape):]) != self.normalized_shape:
             raise ValueError(f"x must end with normalized_shape {self.normalized_shape}, got shape {tuple(x.shape)}")
-        if self.backend == "fused":  # a missing weight or bias is the identity: ones, zeros
+        backend = on_device(self.backend, x)
+        if backend == "fused":  # a missing weight or bias is the identity: ones, zeros
             weight = self.weight if self.weight is not None else x.new_ones(self.normalized_shape)
             bias = self.bias if self.bias is not None else x.new_zeros(self.normalized_shape)
             return load_fused_op("layer_norm")(x, weight, bias, self.eps)
-        if self.backend == "torch":
+        if backend == "torch":
             return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
         dims = tuple(range(-len(self.normalized_shape), 0))
         mean = x.mean(dim=dims, keepdim=True)

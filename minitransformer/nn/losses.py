@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from minitransformer.nn._checks import check_tensor
-from minitransformer.nn.backends import BACKENDS, load_fused_op, resolve_backend
+from minitransformer.nn.backends import BACKENDS, load_fused_op, on_device, resolve_backend
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -59,6 +59,7 @@ def cross_entropy(logits, targets, ignore_index=-100, label_smoothing=0.0, reduc
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    backend = on_device(backend, logits)
     if backend == "fused":
         return load_fused_op("cross_entropy")(logits, targets, ignore_index, label_smoothing, reduction)
     num_classes = logits.shape[-1]

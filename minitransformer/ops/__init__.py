@@ -1,8 +1,10 @@
 """Custom ops of minitransformer (``torch.ops.minitransformer.*``) and their Python faces.
 
-Each op has a ``backend=`` argument: ``"fused"`` (our C++/CUDA kernel) or ``"emulated"`` (a CUDA kernel
-run on the CPU by csrc/emu/). Their torch counterparts live in nn/ (nn may import ops, never the reverse):
-the safe softmax in nn/softmax.py, attention's eager and SDPA backends in nn/attention.py.
+softmax and attention have a ``backend=`` argument: ``"fused"`` (our C++/CUDA kernel) or ``"emulated"`` (a
+CUDA kernel of their ladder run on the CPU by csrc/emu/). The training ops — ``layer_norm``, ``bias_gelu``,
+``dropout_add``, ``cross_entropy`` — are C++ CPU kernels, each with a NumPy reference in reference/. Their
+torch counterparts live in nn/ (nn may import ops, never the reverse): the safe softmax in nn/softmax.py,
+attention's eager and SDPA backends in nn/attention.py, LayerNorm, GELU, Dropout and the losses beside them.
 """
 
 from minitransformer.ops._extension import HAS_CUDA_KERNELS, kernel_versions
@@ -21,11 +23,5 @@ from minitransformer.ops.dropout import dropout_add
 from minitransformer.ops.layer_norm import layer_norm
 from minitransformer.ops.softmax import softmax
 
-__all__ = ["HAS_CUDA_KERNELS",
-           "attention",
-           "bias_gelu",
-           "cross_entropy",
-           "dropout_add",
-           "kernel_versions",
-           "layer_norm",
-           "softmax"]
+__all__ = ["HAS_CUDA_KERNELS", "attention", "bias_gelu", "cross_entropy", "dropout_add", "kernel_versions",
+           "layer_norm", "softmax"]

@@ -171,3 +171,11 @@ def test_dropout_backends_keep_the_expectation_and_add_residuals(backend):
     torch.manual_seed(3)
     torch.testing.assert_close(added, residual + drop(x))
     assert torch.equal(drop.eval()(x), x) and f"backend={backend}" in repr(drop)
+
+
+def test_cpu_only_fused_ops_give_way_to_torch_on_cuda_tensors():
+    from types import SimpleNamespace
+    from minitransformer.nn.backends import on_device
+    assert on_device("fused", SimpleNamespace(is_cuda=True)) == "torch"
+    assert on_device("fused", torch.zeros(1)) == "fused"
+    assert on_device("eager", SimpleNamespace(is_cuda=True)) == "eager"
