@@ -4,12 +4,12 @@
 // the NumPy reference does (minitransformer/reference/dropout.py): element i reads word i mod 4 of
 // philox(counter = (i/4 low, i/4 high, offset low, offset high), key = (seed low, seed high)) and is kept
 // when that word is below floor((1 - p) 2^32). So the backward recomputes the mask instead of storing it,
-// and the bits are the same for any thread count (tasks own whole groups of 4 elements).
+// and the bits are the same for any thread count (tasks own whole batches of Philox calls).
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
 
-#include <array>
+#include <algorithm>
 #include <cstdint>
 
 #include "cpu/huge_pages.h"
@@ -19,18 +19,6 @@ namespace {
 
 constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;  // Philox round multipliers
 constexpr uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;  // key schedule (Weyl) increments
-
-std::array<uint32_t, 4> philox4x32_10(std::array<uint32_t, 4> c, uint32_t k0, uint32_t k1) {
-  for (int round = 0; round < 10; ++round) {
-    if (round) {
-      k0 += kW0;
-      k1 += kW1;
-    }
-    const uint64_t p0 = uint64_t(kM0) * c[0], p1 = uint64_t(kM1) * c[2];
-    c = {uint32_t(p1 >> 32) ^ c[1] ^ k0, uint32_t(p1), uint32_t(p0 >> 32) ^ c[3] ^ k1, uint32_t(p0)};
-  }
-  return c;
-}
 
 struct DropoutParams {
   uint64_t threshold;  // keep when the word is below it: floor((1 - p) 2^32)
@@ -46,17 +34,55 @@ DropoutParams make_params(double p, int64_t seed, int64_t offset, const char* op
           uint32_t(o), uint32_t(o >> 32)};
 }
 
-// f(i, keep) for elements [4 group_begin, 4 group_end) clipped to n.
-template <typename F>
-void for_each_mask(const DropoutParams& params, int64_t n, F&& f) {
-  const int64_t groups = (n + 3) / 4;
-  at::parallel_for(0, groups, 2048, [&](int64_t begin, int64_t end) {
-    for (int64_t group = begin; group < end; ++group) {
-      const uint64_t g = uint64_t(group);
-      const auto words = philox4x32_10({uint32_t(g), uint32_t(g >> 32), params.offset_lo, params.offset_hi},
-                                       params.seed_lo, params.seed_hi);
-      for (int64_t lane = 0; lane < 4 && 4 * group + lane < n; ++lane)
-        f(4 * group + lane, uint64_t(words[lane]) < params.threshold);
+constexpr int64_t kGroupsPerBatch = 64;  // Philox calls computed side by side (the loops vectorise)
+
+// The words of Philox calls first_group .. first_group + count - 1 (count <= kGroupsPerBatch) into
+// words[4 j + lane]. Each call is 10 rounds of
+//   (c0, c1, c2, c3) <- (hi(M1 c2) ^ c1 ^ k0, lo(M1 c2), hi(M0 c0) ^ c3 ^ k1, lo(M0 c0)),
+// the key bumped by (W0, W1) between rounds; the calls are independent, so each round is one loop over them.
+void philox_batch(const DropoutParams& params, uint64_t first_group, int64_t count, uint32_t* words) {
+  uint32_t c0[kGroupsPerBatch], c1[kGroupsPerBatch], c2[kGroupsPerBatch], c3[kGroupsPerBatch];
+  for (int64_t j = 0; j < count; ++j) {
+    const uint64_t group = first_group + uint64_t(j);
+    c0[j] = uint32_t(group);
+    c1[j] = uint32_t(group >> 32);
+    c2[j] = params.offset_lo;
+    c3[j] = params.offset_hi;
+  }
+  uint32_t k0 = params.seed_lo, k1 = params.seed_hi;
+  for (int round = 0; round < 10; ++round) {
+    if (round) {
+      k0 += kW0;
+      k1 += kW1;
+    }
+    for (int64_t j = 0; j < count; ++j) {
+      const uint64_t p0 = uint64_t(kM0) * c0[j], p1 = uint64_t(kM1) * c2[j];
+      const uint32_t n0 = uint32_t(p1 >> 32) ^ c1[j] ^ k0, n2 = uint32_t(p0 >> 32) ^ c3[j] ^ k1;
+      c0[j] = n0;
+      c1[j] = uint32_t(p1);
+      c2[j] = n2;
+      c3[j] = uint32_t(p0);
+    }
+  }
+  for (int64_t j = 0; j < count; ++j) {
+    words[4 * j] = c0[j];
+    words[4 * j + 1] = c1[j];
+    words[4 * j + 2] = c2[j];
+    words[4 * j + 3] = c3[j];
+  }
+}
+
+// apply(begin, end, words) for consecutive element ranges covering [0, n), words[i - begin] being element
+// i's word. Tasks own whole batches of Philox calls, so the words do not depend on the thread count.
+template <typename Apply>
+void for_each_batch(const DropoutParams& params, int64_t n, Apply&& apply) {
+  const int64_t groups = (n + 3) / 4, batches = (groups + kGroupsPerBatch - 1) / kGroupsPerBatch;
+  at::parallel_for(0, batches, 32, [&](int64_t batch_begin, int64_t batch_end) {
+    uint32_t words[4 * kGroupsPerBatch];
+    for (int64_t batch = batch_begin; batch < batch_end; ++batch) {
+      const int64_t first_group = batch * kGroupsPerBatch;
+      philox_batch(params, uint64_t(first_group), std::min(kGroupsPerBatch, groups - first_group), words);
+      apply(4 * first_group, std::min(n, 4 * (first_group + kGroupsPerBatch)), words);
     }
   });
 }
@@ -82,8 +108,12 @@ at::Tensor dropout_add_forward(const at::Tensor& x_in, const std::optional<at::T
     const scalar_t* res = residual.defined() ? residual.const_data_ptr<scalar_t>() : nullptr;
     scalar_t* out = y.mutable_data_ptr<scalar_t>();
     const scalar_t scale = static_cast<scalar_t>(params.scale);
-    for_each_mask(params, x.numel(), [&](int64_t i, bool keep) {
-      out[i] = (keep ? in[i] * scale : scalar_t(0)) + (res ? res[i] : scalar_t(0));
+    const uint64_t threshold = params.threshold;
+    for_each_batch(params, x.numel(), [&](int64_t begin, int64_t end, const uint32_t* words) {
+      for (int64_t i = begin; i < end; ++i) {
+        const scalar_t kept = uint64_t(words[i - begin]) < threshold ? in[i] * scale : scalar_t(0);
+        out[i] = res ? kept + res[i] : kept;
+      }
     });
   });
   return y;
@@ -99,7 +129,10 @@ at::Tensor dropout_backward(const at::Tensor& grad_y_in, double p, int64_t seed,
     const scalar_t* grad = dy.const_data_ptr<scalar_t>();
     scalar_t* out = dx.mutable_data_ptr<scalar_t>();
     const scalar_t scale = static_cast<scalar_t>(params.scale);
-    for_each_mask(params, dy.numel(), [&](int64_t i, bool keep) { out[i] = keep ? grad[i] * scale : scalar_t(0); });
+    const uint64_t threshold = params.threshold;
+    for_each_batch(params, dy.numel(), [&](int64_t begin, int64_t end, const uint32_t* words) {
+      for (int64_t i = begin; i < end; ++i) out[i] = uint64_t(words[i - begin]) < threshold ? grad[i] * scale : 0;
+    });
   });
   return dx;
 }
@@ -109,7 +142,9 @@ at::Tensor dropout_mask(at::IntArrayRef shape, double p, int64_t seed, int64_t o
   const DropoutParams params = make_params(p, seed, offset, "minitransformer::dropout_mask");
   at::Tensor mask = at::empty(shape, at::TensorOptions().dtype(at::kBool));
   bool* out = mask.mutable_data_ptr<bool>();
-  for_each_mask(params, mask.numel(), [&](int64_t i, bool keep) { out[i] = keep; });
+  for_each_batch(params, mask.numel(), [&](int64_t begin, int64_t end, const uint32_t* words) {
+    for (int64_t i = begin; i < end; ++i) out[i] = uint64_t(words[i - begin]) < params.threshold;
+  });
   return mask;
 }
 

@@ -48,13 +48,13 @@ class HeadlineConfig:
     budgets: list = field(default_factory=lambda: [100, 500, 2000, None])  # None = every training label
     finetune_seeds: list = field(default_factory=lambda: [0, 1, 2])
     bert_seeds: list = field(default_factory=lambda: [0, 1])  # pre-training seeds
-    gpt_seeds: list = field(default_factory=list)  # the GPT arm is not measured with rotary positions yet
+    gpt_seeds: list = field(default_factory=lambda: [0, 1])  # pre-training seeds of the GPT arm
     arms: list = field(default_factory=lambda: list(ARMS))
     mechanism: bool = True  # fine-tune from BERT seed 0's kept checkpoints (IMDB, 500 labels)
     finetune: dict = field(default_factory=dict)  # FinetuneRecipe overrides
     # each network arm's fine-tuning learning rate where it differs from the recipe's, chosen on validation
     # (bench/finetune_choice.py); empty: every arm at the recipe's rate
-    arm_lr: dict = field(default_factory=lambda: {"scratch": 3e-4})
+    arm_lr: dict = field(default_factory=lambda: {"scratch": 3e-4, "gpt": 3e-4})
     pretrain: dict = field(default_factory=dict)  # overrides applied to both pre-training recipes
     workers: int = 2
 
