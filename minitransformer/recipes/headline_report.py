@@ -171,11 +171,11 @@ def markdown(records, config):
                       f"{corpus['corpus_tokens'] / 1e6:.1f} M tokens, "
                       f"SHA-256 {corpus['corpus_sha256'][:16]}…", ""]
     mechanism = mechanism_points(records)
-    if len(mechanism) > 1:
+    if mechanism:
         lines += ["### The gain along one pre-training run (IMDB, 500 labels, BERT seed 0)", "",
                   "| pre-training tokens | BERT − scratch (points, 95% CI) |", "|---|---|"]
         lines += ["| 0 (no pre-training) | 0 by definition: the scratch arm itself |"]
-        lines += [f"| {tokens / 1e6:.1f} M | {_difference_text(d)} |" for tokens, d in mechanism[1:]]
+        lines += [f"| {tokens / 1e6:.1f} M | {_difference_text(d)} |" for tokens, d in mechanism]
     return "\n".join(lines) + "\n"
 
 
@@ -190,8 +190,7 @@ def mechanism_points(records):
     for r in records["runs"]:
         if (r["task"], r["arm"], r["budget"], r.get("pretrain_seed")) == ("imdb", "bert", "500", 0):
             by_step.setdefault(r.get("at_step") or run["steps"], []).append(r)
-    points = [(0, (0.0, 0.0, 0.0, len(scratch)))]  # no pre-training: the scratch arm itself
-    points += [(step * tokens_per_step, paired_difference(rs, scratch)) for step, rs in sorted(by_step.items())]
+    points = [(step * tokens_per_step, paired_difference(rs, scratch)) for step, rs in sorted(by_step.items())]
     return [(tokens, d) for tokens, d in points if d is not None]
 
 
@@ -215,7 +214,7 @@ def plot_accuracy(table, path):
 
 
 def plot_mechanism(records, path):
-    points = mechanism_points(records)[1:]  # the checkpoints (the 0-token point is scratch itself)
+    points = mechanism_points(records)
     run = records["pretraining"].get("bert_seed0")
     if not points or run is None:
         return

@@ -12,6 +12,7 @@ from minitransformer.reference import feedforward as ref_ff
 from minitransformer.reference import layernorm as ref_ln
 from minitransformer.reference import linear as ref_linear
 from helpers import relative_error, to_numpy
+from _nn_helpers import assert_backend_matches_eager
 
 shapes = st.lists(st.integers(1, 5), min_size=1, max_size=3)
 
@@ -147,17 +148,9 @@ def test_bad_arguments_name_the_argument(make, argument):
 def test_feedforward_backends_agree_with_eager(backend, activation):
     generator = torch.Generator().manual_seed(0)
     x, grad_y = torch.randn(3, 5, 12, generator=generator), torch.randn(3, 5, 12, generator=generator)
-    results = []
-    for name in ("eager", backend):
-        torch.manual_seed(0)
-        ff = mnn.FeedForward(12, 40, activation=activation, backend=name)
-        xx = x.clone().requires_grad_()
-        y = ff(xx)
-        y.backward(grad_y)
-        results.append([y.detach(), xx.grad] + [p.grad for p in ff.parameters()])
+    ff = assert_backend_matches_eager(lambda name: mnn.FeedForward(12, 40, activation=activation, backend=name),
+                                      backend, x, grad_y)
     assert f"backend={backend}" in repr(ff)
-    for eager, other in zip(*results):
-        assert relative_error(other, eager) < 1e-5
 
 
 @pytest.mark.parametrize("backend", ["torch", "fused"])

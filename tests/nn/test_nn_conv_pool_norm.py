@@ -12,6 +12,7 @@ from minitransformer.reference import batchnorm as ref_bn
 from minitransformer.reference import conv as ref_conv
 from minitransformer.reference import pooling as ref_pool
 from helpers import relative_error, to_numpy
+from _nn_helpers import assert_backend_matches_eager
 
 
 @st.composite
@@ -136,20 +137,16 @@ def test_bad_input_names_the_argument(call, argument):
 def test_layernorm_backends_agree_with_eager(backend, affine, bias):
     generator = torch.Generator().manual_seed(0)
     x, grad_y = torch.randn(3, 5, 24, generator=generator), torch.randn(3, 5, 24, generator=generator)
-    results = []
-    for name in ("eager", backend):
-        torch.manual_seed(0)
+
+    def make(name):
         norm = mnn.LayerNorm(24, eps=1e-6, elementwise_affine=affine, bias=bias, backend=name)
         if affine:
             with torch.no_grad():
                 norm.weight.normal_(generator=torch.Generator().manual_seed(1))
-        xx = x.clone().requires_grad_()
-        y = norm(xx)
-        y.backward(grad_y)
-        results.append([y.detach(), xx.grad] + [p.grad for p in norm.parameters()])
+        return norm
+
+    norm = assert_backend_matches_eager(make, backend, x, grad_y)
     assert f"backend={backend}" in repr(norm)
-    for eager, other in zip(*results):
-        assert relative_error(other, eager) < 1e-5
 
 
 def test_fused_layernorm_normalises_one_dimension():
