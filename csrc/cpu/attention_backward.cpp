@@ -18,6 +18,7 @@
 
 #include "attention_args.h"
 #include "cpu/attention_tiles.h"
+#include "cpu/rows.h"
 
 namespace mt::cpu::attention {
 namespace {
@@ -133,8 +134,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> attention_backward(
   const char* op = "minitransformer::attention_backward";
   check_attention_inputs(q, k, v, key_padding_mask, op);
   check_attention_backward_inputs(q, out, lse, grad_out, op);
-  TORCH_CHECK(q.scalar_type() == at::kFloat || q.scalar_type() == at::kDouble, op,
-              ": q must be float32 or float64 on the CPU, got ", q.scalar_type());
+  check_cpu_float(q, "q", op);
   TORCH_CHECK(lse.scalar_type() == q.scalar_type(), op, ": lse must have q's dtype ", q.scalar_type(),
               " on the CPU, got ", lse.scalar_type());
   const auto options = q.options().memory_format(at::MemoryFormat::Contiguous);

@@ -22,6 +22,7 @@
 
 #include "attention_args.h"
 #include "cpu/attention_tiles.h"
+#include "cpu/rows.h"
 
 namespace mt::cpu::attention {
 namespace {
@@ -117,8 +118,7 @@ std::tuple<at::Tensor, at::Tensor> attention_forward(const at::Tensor& q, const 
                                                      std::optional<double> scale) {
   const char* op = "minitransformer::attention_forward";
   check_attention_inputs(q, k, v, key_padding_mask, op);
-  TORCH_CHECK(q.scalar_type() == at::kFloat || q.scalar_type() == at::kDouble, op,
-              ": q must be float32 or float64 on the CPU, got ", q.scalar_type());
+  check_cpu_float(q, "q", op);
   at::Tensor out = at::empty(q.sizes(), q.options().memory_format(at::MemoryFormat::Contiguous));
   at::Tensor lse = at::empty({q.size(0), q.size(1), q.size(2)}, q.options());
   if (q.numel() == 0) return {out, lse};

@@ -21,13 +21,13 @@
 #include <tuple>
 
 #include "cpu/huge_pages.h"
+#include "cpu/rows.h"
 
 namespace mt::cpu {
 namespace {
 
 using at::vec::Vectorized;
 
-constexpr int64_t kRowsPerBlock = 32;  // rows per partial sum of db
 constexpr double kSqrtHalf = 0.70710678118654752440, kInvSqrt2Pi = 0.39894228040143267794;
 constexpr double kSqrt2OverPi = 0.79788456080286535588, kCubic = 0.044715;
 
@@ -39,8 +39,7 @@ bool is_tanh(c10::string_view approximate, const char* op) {
 
 void check_bias_gelu_args(const at::Tensor& x, const at::Tensor& bias, const char* op) {
   TORCH_CHECK(x.dim() >= 1 && x.size(-1) >= 1, op, ": x must have a non-empty last dimension, got ", x.sizes());
-  TORCH_CHECK(x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble, op,
-              ": x must be float32 or float64 on the CPU, got ", x.scalar_type());
+  check_cpu_float(x, "x", op);
   TORCH_CHECK(bias.dim() == 1 && bias.size(0) == x.size(-1) && bias.scalar_type() == x.scalar_type() &&
                   bias.device() == x.device(),
               op, ": bias must be (", x.size(-1), ",) in x's dtype and device, got ", bias.sizes(), " ",
@@ -82,7 +81,7 @@ at::Tensor bias_gelu_forward(const at::Tensor& x_in, const at::Tensor& bias_in, 
     using Vec = Vectorized<scalar_t>;
     const scalar_t *in = x.const_data_ptr<scalar_t>(), *b = bias.const_data_ptr<scalar_t>();
     scalar_t* out = y.mutable_data_ptr<scalar_t>();
-    at::parallel_for(0, rows, std::max<int64_t>(1, 16384 / features), [&](int64_t begin, int64_t end) {
+    at::parallel_for(0, rows, grain_rows(features), [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r)
         at::vec::map2([&](Vec v, Vec bv) { return Gelu<scalar_t>::value(v + bv, tanh_form); }, out + r * features,
                       in + r * features, b, features);
@@ -100,7 +99,7 @@ std::tuple<at::Tensor, at::Tensor> bias_gelu_backward(const at::Tensor& grad_y_i
   const bool tanh_form = is_tanh(approximate, op);
   const at::Tensor dy = grad_y_in.contiguous(), x = x_in.contiguous(), bias = bias_in.contiguous();
   const int64_t features = x.size(-1), rows = x.numel() / features;
-  const int64_t blocks = (rows + kRowsPerBlock - 1) / kRowsPerBlock;
+  const int64_t blocks = row_blocks(rows);
   at::Tensor dx = empty_output(x.sizes(), x.options());
   at::Tensor partial_db = at::zeros({std::max<int64_t>(blocks, 1), features}, x.options());
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "bias_gelu_backward", [&] {
@@ -119,8 +118,7 @@ std::tuple<at::Tensor, at::Tensor> bias_gelu_backward(const at::Tensor& grad_y_i
         }
       }
     });
-    for (int64_t block = 1; block < blocks; ++block)  // the blocks in order: the same bits for any thread count
-      at::vec::map2([](Vec acc, Vec p) { return acc + p; }, db, db, db + block * features, features);
+    add_blocks_in_order(db, blocks, features);
   });
   return {dx, partial_db[0]};
 }

@@ -21,14 +21,13 @@
 #include <tuple>
 
 #include "cpu/huge_pages.h"
+#include "cpu/rows.h"
 #include "cross_entropy_args.h"
 
 namespace mt::cpu {
 namespace {
 
 using at::vec::Vectorized;
-
-int64_t grain_rows(int64_t classes) { return std::max<int64_t>(1, 16384 / classes); }
 
 void check_targets_in_range(const int64_t* targets, int64_t rows, int64_t classes, int64_t ignore_index,
                             const char* op) {
@@ -70,8 +69,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> cross_entropy_forward(const at::T
                                                          int64_t ignore_index, double label_smoothing) {
   const char* op = "minitransformer::cross_entropy_forward";
   check_cross_entropy_args(logits_in, targets_in, label_smoothing, op);
-  TORCH_CHECK(logits_in.scalar_type() == at::kFloat || logits_in.scalar_type() == at::kDouble, op,
-              ": logits must be float32 or float64 on the CPU, got ", logits_in.scalar_type());
+  check_cpu_float(logits_in, "logits", op);
   const at::Tensor logits = logits_in.contiguous(), targets = targets_in.contiguous();
   const int64_t rows = logits.size(0), classes = logits.size(1);
   at::Tensor losses = at::empty({rows}, logits.options());

@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "cpu/huge_pages.h"
+#include "cpu/rows.h"
 
 namespace mt::cpu {
 namespace {
@@ -87,15 +88,10 @@ void for_each_batch(const DropoutParams& params, int64_t n, Apply&& apply) {
   });
 }
 
-void check_float(const at::Tensor& t, const char* name, const char* op) {
-  TORCH_CHECK(t.scalar_type() == at::kFloat || t.scalar_type() == at::kDouble, op, ": ", name,
-              " must be float32 or float64 on the CPU, got ", t.scalar_type());
-}
-
 at::Tensor dropout_add_forward(const at::Tensor& x_in, const std::optional<at::Tensor>& residual_in, double p,
                                int64_t seed, int64_t offset) {
   const char* op = "minitransformer::dropout_add_forward";
-  check_float(x_in, "x", op);
+  check_cpu_float(x_in, "x", op);
   const DropoutParams params = make_params(p, seed, offset, op);
   if (residual_in.has_value())
     TORCH_CHECK(residual_in->sizes() == x_in.sizes() && residual_in->scalar_type() == x_in.scalar_type(), op,
@@ -121,7 +117,7 @@ at::Tensor dropout_add_forward(const at::Tensor& x_in, const std::optional<at::T
 
 at::Tensor dropout_backward(const at::Tensor& grad_y_in, double p, int64_t seed, int64_t offset) {
   const char* op = "minitransformer::dropout_backward";
-  check_float(grad_y_in, "grad_y", op);
+  check_cpu_float(grad_y_in, "grad_y", op);
   const DropoutParams params = make_params(p, seed, offset, op);
   const at::Tensor dy = grad_y_in.contiguous();
   at::Tensor dx = empty_output(dy.sizes(), dy.options());

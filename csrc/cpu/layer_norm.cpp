@@ -19,20 +19,16 @@
 #include <tuple>
 
 #include "cpu/huge_pages.h"
+#include "cpu/rows.h"
 
 namespace mt::cpu {
 namespace {
 
 using at::vec::Vectorized;
 
-constexpr int64_t kRowsPerBlock = 32;  // rows per partial sum of dgamma / dbeta
-
-int64_t grain_rows(int64_t features) { return std::max<int64_t>(1, 16384 / features); }
-
 void check_layer_norm_args(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, const char* op) {
   TORCH_CHECK(x.dim() >= 1 && x.size(-1) >= 1, op, ": x must have a non-empty last dimension, got ", x.sizes());
-  TORCH_CHECK(x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble, op,
-              ": x must be float32 or float64 on the CPU, got ", x.scalar_type());
+  check_cpu_float(x, "x", op);
   for (const auto* parameter : {&weight, &bias})
     TORCH_CHECK(parameter->dim() == 1 && parameter->size(0) == x.size(-1) &&
                     parameter->scalar_type() == x.scalar_type() && parameter->device() == x.device(),
@@ -117,7 +113,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> layer_norm_backward(const at::Ten
   const at::Tensor dy = grad_y_in.contiguous(), x = x_in.contiguous(), weight = weight_in.contiguous();
   const at::Tensor mean = mean_in.contiguous(), rstd = rstd_in.contiguous();
   at::Tensor dx = empty_output(x.sizes(), x.options());
-  const int64_t blocks = (rows + kRowsPerBlock - 1) / kRowsPerBlock;
+  const int64_t blocks = row_blocks(rows);
   at::Tensor partial_dgamma = at::zeros({std::max<int64_t>(blocks, 1), features}, x.options());
   at::Tensor partial_dbeta = at::zeros({std::max<int64_t>(blocks, 1), features}, x.options());
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "layer_norm_backward", [&] {
@@ -140,11 +136,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> layer_norm_backward(const at::Ten
         }
       }
     });
-    // The blocks in order: the same additions for any thread count.
-    for (int64_t block = 1; block < blocks; ++block) {
-      at::vec::map2([](Vec acc, Vec p) { return acc + p; }, pg, pg, pg + block * features, features);
-      at::vec::map2([](Vec acc, Vec p) { return acc + p; }, pb, pb, pb + block * features, features);
-    }
+    add_blocks_in_order(pg, blocks, features);
+    add_blocks_in_order(pb, blocks, features);
   });
   return {dx, partial_dgamma[0], partial_dbeta[0]};
 }

@@ -19,15 +19,13 @@
 #include <limits>
 
 #include "cpu/huge_pages.h"
+#include "cpu/rows.h"
 #include "softmax_args.h"
 
 namespace mt::cpu {
 namespace {
 
 using at::vec::Vectorized;
-
-// Rows per parallel task: about 16K elements, so small rows are not one task each.
-int64_t grain_rows(int64_t cols) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(cols, 1)); }
 
 template <typename scalar_t>
 void softmax_row(const scalar_t* x, scalar_t* y, int64_t cols) {
@@ -65,14 +63,9 @@ void softmax_backward_row(const scalar_t* y, const scalar_t* dy, scalar_t* dx, i
   at::vec::map2([&dot_vec](Vec yv, Vec dyv) { return yv * (dyv - dot_vec); }, dx, y, dy, cols);
 }
 
-void check_cpu_dtype(const at::Tensor& x, const char* op) {
-  TORCH_CHECK(x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble, op,
-              ": x must be float32 or float64 on the CPU, got ", x.scalar_type());
-}
-
 at::Tensor softmax(const at::Tensor& x, int64_t dim) {
   dim = checked_softmax_dim(x, dim, "minitransformer::softmax");
-  check_cpu_dtype(x, "minitransformer::softmax");
+  check_cpu_float(x, "x", "minitransformer::softmax");
   const at::Tensor rows = as_rows(x, dim);
   at::Tensor y = empty_output(rows.sizes(), rows.options());
   const int64_t cols = rows.size(-1);
@@ -90,7 +83,7 @@ at::Tensor softmax(const at::Tensor& x, int64_t dim) {
 at::Tensor softmax_backward(const at::Tensor& y, const at::Tensor& grad_y, int64_t dim) {
   dim = checked_softmax_dim(y, dim, "minitransformer::softmax_backward");
   check_same_layout(y, grad_y, "minitransformer::softmax_backward", "y", "grad_y");
-  check_cpu_dtype(y, "minitransformer::softmax_backward");
+  check_cpu_float(y, "x", "minitransformer::softmax_backward");
   const at::Tensor y_rows = as_rows(y, dim);
   const at::Tensor dy_rows = as_rows(grad_y, dim);
   at::Tensor dx = empty_output(y_rows.sizes(), y_rows.options());
