@@ -1,11 +1,13 @@
-"""Attention: our fused op against PyTorch's SDPA and the naive matmul-softmax-matmul, float32.
+"""Attention: our fused op against PyTorch's SDPA and the naive matmul-softmax-matmul, float32; the forward
+also in bfloat16 against SDPA in bfloat16.
 
 The argument (after the Triton fused-attention tutorial and FlashAttention, Dao et al. 2022): the
 forward does 4·B·H·N²·D FLOPs (two GEMMs of 2·N²·D per head; half of that under a causal mask) and the
 backward 2.5 times as many, while an unfused composition also writes and re-reads the B·H·N² score
 and probability matrices — 2 GiB each at B=4, H=8, N=4096. A fused kernel keeps them in tiles, so it is
 compute-bound and its speed is reported in TFLOP/s next to SDPA's (PyTorch's own CPU flash kernel when
-it picks FLASH_ATTENTION; the chosen backend is recorded).
+it picks FLASH_ATTENTION; the chosen backend is recorded). In bfloat16 our op widens q, k and v to float32
+and runs the float32 kernel; SDPA's CPU flash kernel multiplies bfloat16 tiles with float32 accumulation.
 
 Memory: the profiler (``torch.profiler``, ``profile_memory=True``) logs every CPU-allocator allocation
 and free with the allocator's running total; the peak of that total during one call, minus the output's
@@ -98,6 +100,12 @@ def measure_point(n, causal, repeats):
              "forward_seconds": forward, "forward_backward_seconds": both, "extra_bytes": memory}
     point["forward_tflops"] = {name: flops(n, causal, False) / s / 1e12 for name, s in forward.items()}
     point["forward_backward_tflops"] = {name: flops(n, causal, True) / s / 1e12 for name, s in both.items()}
+    half = [t.bfloat16() for t in (q, k, v)]
+    point["bfloat16_forward_seconds"] = time_interleaved(
+        {name: fn for name, fn in forward_candidates(*half, causal, causal_mask).items() if name != "naive"},
+        repeats=repeats, warmup=1)
+    point["bfloat16_forward_ratio_to_sdpa"] = (point["bfloat16_forward_seconds"]["ours"]
+                                               / point["bfloat16_forward_seconds"]["sdpa"])
     point["forward_ratio_to_sdpa"] = forward["ours"] / forward["sdpa"]
     point["forward_backward_ratio_to_sdpa"] = both["ours"] / both["sdpa"]
     point["speedup_over_naive"] = forward["naive"] / forward["ours"]
@@ -112,28 +120,33 @@ def run(sizes, repeats=None):
             point = measure_point(n, causal, repeats or REPEATS[n])
             points.append(point)
             print(f"  N={n:5d} causal={causal!s:5}  fwd ours/sdpa {point['forward_ratio_to_sdpa']:.3f}  "
+                  f"bf16 fwd ours/sdpa {point['bfloat16_forward_ratio_to_sdpa']:.3f}  "
                   f"fwd+bwd ours/sdpa {point['forward_backward_ratio_to_sdpa']:.3f}  "
                   f"naive/ours {point['speedup_over_naive']:.2f}  "
                   f"extra mem ours/naive {point['memory_fraction_of_naive']:.2%}", flush=True)
     return {"device": "cpu", "machine": machine_info(), "batch": BATCH, "heads": HEADS,
-            "head_dim": HEAD_DIM, "dtype": "float32", "points": points}
+            "head_dim": HEAD_DIM, "dtypes": ["float32", "bfloat16 (forward)"], "points": points}
 
 
 def to_markdown(result):
     headers = ["N", "causal", "SDPA backend", "fwd ours ms", "fwd SDPA ms", "fwd naive ms", "fwd ours/SDPA",
-               "fwd ours TFLOP/s", "fwd SDPA TFLOP/s", "fwd+bwd ours ms", "fwd+bwd SDPA ms",
-               "fwd+bwd ours/SDPA", "naive/ours", "extra MiB ours", "extra MiB naive"]
+               "bf16 fwd ours ms", "bf16 fwd SDPA ms", "bf16 fwd ours/SDPA", "fwd ours TFLOP/s", "fwd SDPA TFLOP/s",
+               "fwd+bwd ours ms", "fwd+bwd SDPA ms", "fwd+bwd ours/SDPA", "naive/ours", "extra MiB ours",
+               "extra MiB naive"]
     rows = []
     for p in result["points"]:
         fwd, both, mem = p["forward_seconds"], p["forward_backward_seconds"], p["extra_bytes"]
+        half = p["bfloat16_forward_seconds"]
         rows.append([p["n"], p["causal"], p["sdpa_backend"], f"{fwd['ours'] * 1e3:.1f}",
                      f"{fwd['sdpa'] * 1e3:.1f}", f"{fwd['naive'] * 1e3:.1f}",
-                     f"{p['forward_ratio_to_sdpa']:.3f}x", f"{p['forward_tflops']['ours']:.3f}",
+                     f"{p['forward_ratio_to_sdpa']:.3f}x", f"{half['ours'] * 1e3:.1f}", f"{half['sdpa'] * 1e3:.1f}",
+                     f"{p['bfloat16_forward_ratio_to_sdpa']:.3f}x", f"{p['forward_tflops']['ours']:.3f}",
                      f"{p['forward_tflops']['sdpa']:.3f}", f"{both['ours'] * 1e3:.1f}",
                      f"{both['sdpa'] * 1e3:.1f}", f"{p['forward_backward_ratio_to_sdpa']:.3f}x",
                      f"{p['speedup_over_naive']:.2f}x", f"{mem['ours'] / 2**20:.2f}",
                      f"{mem['naive'] / 2**20:.1f}"])
-    title = (f"attention, B={result['batch']}, H={result['heads']}, D={result['head_dim']}, float32, cpu "
+    title = (f"attention, B={result['batch']}, H={result['heads']}, D={result['head_dim']}, float32 (bf16: the "
+             f"forward in bfloat16, ratio to SDPA in bfloat16), cpu "
              f"({result['machine']['torch_threads']} threads), median of interleaved repeats; "
              "extra memory = peak allocated during the forward minus the output")
     return f"{title}\n\n" + markdown_table(headers, rows)

@@ -1,10 +1,12 @@
-"""Softmax: our fused op against torch.softmax, rows = 4096, cols = 128 … 16384, float32.
+"""Softmax: our fused op against torch.softmax, rows = 4096, cols = 128 … 16384, float32 (and bfloat16 on CPU).
 
 The argument (after the Triton fused-softmax tutorial): softmax is memory-bound. An ideal kernel reads
 x once and writes y once, 2 · numel · 4 bytes, so its speed is reported in GB/s against the machine's
 copy bandwidth (``dst.copy_(src)`` into a preallocated tensor). On CPU a second floor matters: every call
 allocates a fresh output, and first-touch page faults of a large tensor cost more than the arithmetic
 (about 30 ms for 64 MiB on our VMs), so the time to allocate and fill an output of the same size is reported too.
+On the CPU each size is also timed in bfloat16 (our op widens each row to float32 in cache and rounds the output
+once), as ours / torch in bfloat16.
 
 Usage: python bench/softmax.py [--quick] [--device cpu|cuda]
 Writes bench/results/softmax_<device>.{json,md,png}. Run it with THP_MEM_ALLOC_ENABLE=1 to put
@@ -27,6 +29,7 @@ import minitransformer.ops as ops  # noqa: E402
 ROWS = 4096
 COLS = [128, 256, 512, 1024, 2048, 4096, 8192, 16384]
 QUICK_COLS = [128, 1024, 4096]
+HALF_DTYPE = {"cpu": torch.bfloat16}  # the lower-precision dtype timed beside float32, per device
 
 
 def candidates(x, device):
@@ -50,8 +53,16 @@ def run(device="cpu", rows=ROWS, cols_list=COLS, repeats=25):
                  "ratio_to_torch": {name: s / seconds["torch"] for name, s in seconds.items()}}
         if device == "cpu":
             point["allocation_floor_seconds"] = allocation_floor(x.numel(), repeats=repeats)
+        if device in HALF_DTYPE:
+            half = x.to(HALF_DTYPE[device])
+            half_seconds = time_interleaved({"torch": lambda: torch.softmax(half, -1),
+                                             "ours": lambda: ops.softmax(half, -1)}, repeats=repeats, device=device)
+            point["half"] = {"dtype": str(half.dtype).removeprefix("torch."), "seconds": half_seconds,
+                             "ratio_to_torch": half_seconds["ours"] / half_seconds["torch"]}
         points.append(point)
-        print(f"  cols={cols:6d}  ours/torch = {point['ratio_to_torch']['ours']:.3f}", flush=True)
+        half_note = f"  {point['half']['dtype']} ours/torch = {point['half']['ratio_to_torch']:.3f}" \
+            if "half" in point else ""
+        print(f"  cols={cols:6d}  ours/torch = {point['ratio_to_torch']['ours']:.3f}{half_note}", flush=True)
     return {"device": device, "machine": machine_info(), "copy_bandwidth_bytes_per_s": ceiling,
             "torch_huge_pages": os.environ.get("THP_MEM_ALLOC_ENABLE") == "1",
             "repeats": repeats, "points": points}
@@ -63,6 +74,9 @@ def to_markdown(result):
     headers = ["cols"] + [f"{n} ms" for n in names] + ["ours / torch", "ours GB/s"]
     if ceiling:
         headers += ["ours / copy bw", "alloc floor ms"]
+    half = result["points"][0].get("half")
+    if half:
+        headers += [f"{half['dtype']} {n} ms" for n in ("ours", "torch")] + [f"{half['dtype']} ours / torch"]
     rows = []
     for p in result["points"]:
         row = [p["cols"]] + [f"{p['seconds'][n] * 1e3:.2f}" for n in names]
@@ -70,8 +84,12 @@ def to_markdown(result):
         if ceiling:
             row += [f"{p['gb_per_s']['ours'] * 1e9 / ceiling:.0%}",
                     f"{p['allocation_floor_seconds'] * 1e3:.2f}"]
+        if half:
+            row += [f"{p['half']['seconds'][n] * 1e3:.2f}" for n in ("ours", "torch")]
+            row += [f"{p['half']['ratio_to_torch']:.2f}x"]
         rows.append(row)
-    title = (f"softmax, {result['points'][0]['rows']} rows, float32, {result['device']} "
+    dtypes = "float32" + (f" and {half['dtype']} (ratio to torch in the same dtype)" if half else "")
+    title = (f"softmax, {result['points'][0]['rows']} rows, {dtypes}, {result['device']} "
              f"({result['machine']['torch_threads']} threads), median of {result['repeats']}")
     if ceiling:
         title += f"; copy bandwidth {ceiling / 1e9:.1f} GB/s"

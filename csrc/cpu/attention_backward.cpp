@@ -9,7 +9,8 @@
 // at::parallel_for runs over (batch, head): one task owns its head's dQ, dK and dV, so the five tile
 // GEMMs accumulate in place with no atomics or reduction. Inside, query blocks form the outer loop and
 // key blocks the inner one; causal masking skips key blocks right of the diagonal. Rows whose keys are
-// all masked (lse = -inf) have P = 0 and so contribute nothing.
+// all masked (lse = -inf) have P = 0 and so contribute nothing. bfloat16 and float16 tensors are widened to
+// float32 (lse is float32 for them) and the gradients rounded to the input dtype once, at the end.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
@@ -128,26 +129,33 @@ void backward(const BackwardArgs<T>& a) {
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> attention_backward(
-    const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& out,
-    const at::Tensor& lse, const at::Tensor& grad_out, bool causal,
+    const at::Tensor& q_in, const at::Tensor& k_in, const at::Tensor& v_in, const at::Tensor& out_in,
+    const at::Tensor& lse, const at::Tensor& grad_out_in, bool causal,
     const std::optional<at::Tensor>& key_padding_mask, std::optional<double> scale) {
   const char* op = "minitransformer::attention_backward";
-  check_attention_inputs(q, k, v, key_padding_mask, op);
-  check_attention_backward_inputs(q, out, lse, grad_out, op);
-  check_cpu_float(q, "q", op);
-  TORCH_CHECK(lse.scalar_type() == q.scalar_type(), op, ": lse must have q's dtype ", q.scalar_type(),
-              " on the CPU, got ", lse.scalar_type());
+  check_attention_inputs(q_in, k_in, v_in, key_padding_mask, op);
+  check_attention_backward_inputs(q_in, out_in, lse, grad_out_in, op);
+  check_cpu_float(q_in, "q", op);
+  TORCH_CHECK(lse.scalar_type() == lse_dtype(q_in), op, ": lse must be ", lse_dtype(q_in), " for q of dtype ",
+              q_in.scalar_type(), ", got ", lse.scalar_type());
+  // As the forward: bfloat16 and float16 tensors are widened to float32, the gradients rounded once at the end.
+  const at::Tensor q = rows_contiguous(widened(q_in)), k = rows_contiguous(widened(k_in)),
+                   v = rows_contiguous(widened(v_in)), out = rows_contiguous(widened(out_in)),
+                   grad_out = rows_contiguous(widened(grad_out_in));
   const auto options = q.options().memory_format(at::MemoryFormat::Contiguous);
   at::Tensor grad_q = at::empty(q.sizes(), options);
   at::Tensor grad_k = at::empty(k.sizes(), options), grad_v = at::empty(v.sizes(), options);
-  if (q.numel() == 0 || k.numel() == 0) return {grad_q.zero_(), grad_k.zero_(), grad_v.zero_()};
-  AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "attention_backward", [&] {
-    backward<scalar_t>({rows_contiguous(q), rows_contiguous(k), rows_contiguous(v), rows_contiguous(out),
-                        lse.contiguous(), rows_contiguous(grad_out), grad_q, grad_k, grad_v,
-                        key_bias(key_padding_mask, q.scalar_type()), causal,
-                        static_cast<scalar_t>(attention_scale(q, scale))});
-  });
-  return {grad_q, grad_k, grad_v};
+  if (q.numel() == 0 || k.numel() == 0) {
+    grad_q.zero_(), grad_k.zero_(), grad_v.zero_();
+  } else {
+    AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "attention_backward", [&] {
+      backward<scalar_t>({q, k, v, out, lse.contiguous(), grad_out, grad_q, grad_k, grad_v,
+                          key_bias(key_padding_mask, q.scalar_type()), causal,
+                          static_cast<scalar_t>(attention_scale(q, scale))});
+    });
+  }
+  const at::ScalarType dtype = q_in.scalar_type();
+  return {grad_q.to(dtype), grad_k.to(dtype), grad_v.to(dtype)};
 }
 
 }  // namespace

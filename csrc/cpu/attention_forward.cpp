@@ -13,7 +13,8 @@
 // and at the end O_b /= l, lse = m + log l. The N x N matrix never exists: memory beyond q, k, v, the
 // output and lse is one q_block x kv_block tile per thread. Under causal masking (query i sees keys
 // j <= i) key blocks entirely right of the diagonal are skipped. Rows with no visible key give O = 0 and
-// lse = -inf.
+// lse = -inf. The kernel computes in float32 (float64 for float64 inputs); bfloat16 and float16 inputs are
+// widened to float32 first, and lse is float32 for them.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
@@ -112,23 +113,27 @@ void forward(const ForwardArgs<T>& a) {
   });
 }
 
-std::tuple<at::Tensor, at::Tensor> attention_forward(const at::Tensor& q, const at::Tensor& k,
-                                                     const at::Tensor& v, bool causal,
+std::tuple<at::Tensor, at::Tensor> attention_forward(const at::Tensor& q_in, const at::Tensor& k_in,
+                                                     const at::Tensor& v_in, bool causal,
                                                      const std::optional<at::Tensor>& key_padding_mask,
                                                      std::optional<double> scale) {
   const char* op = "minitransformer::attention_forward";
-  check_attention_inputs(q, k, v, key_padding_mask, op);
-  check_cpu_float(q, "q", op);
+  check_attention_inputs(q_in, k_in, v_in, key_padding_mask, op);
+  check_cpu_float(q_in, "q", op);
+  // bfloat16 and float16 inputs run the float32 kernel on float32 copies (O(N D) conversions against O(N^2 D)
+  // GEMM work); the output is rounded once to q's dtype.
+  const at::Tensor q = rows_contiguous(widened(q_in)), k = rows_contiguous(widened(k_in)),
+                   v = rows_contiguous(widened(v_in));
   at::Tensor out = at::empty(q.sizes(), q.options().memory_format(at::MemoryFormat::Contiguous));
-  at::Tensor lse = at::empty({q.size(0), q.size(1), q.size(2)}, q.options());
-  if (q.numel() == 0) return {out, lse};
-  if (k.size(2) == 0) return {out.zero_(), lse.fill_(-std::numeric_limits<double>::infinity())};
+  at::Tensor lse = at::empty({q.size(0), q.size(1), q.size(2)}, q.options().dtype(lse_dtype(q_in)));
+  if (q.numel() == 0) return {out.to(q_in.scalar_type()), lse};
+  if (k.size(2) == 0)
+    return {out.zero_().to(q_in.scalar_type()), lse.fill_(-std::numeric_limits<double>::infinity())};
   AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "attention_forward", [&] {
-    forward<scalar_t>({rows_contiguous(q), rows_contiguous(k), rows_contiguous(v), out, lse,
-                       key_bias(key_padding_mask, q.scalar_type()), causal,
+    forward<scalar_t>({q, k, v, out, lse, key_bias(key_padding_mask, q.scalar_type()), causal,
                        static_cast<scalar_t>(attention_scale(q, scale))});
   });
-  return {out, lse};
+  return {out.to(q_in.scalar_type()), lse};
 }
 
 }  // namespace

@@ -8,7 +8,8 @@
 //   backward: dx = dy gelu'(x + b),   db = sum_rows dx
 //
 // Nothing but x is saved: the backward recomputes z. db is summed in blocks of kRowsPerBlock rows, then
-// the blocks in order, so its bits do not depend on the thread count.
+// the blocks in order, so its bits do not depend on the thread count. bfloat16 and float16 tensors are widened
+// to float32 (rows.h: widened) and the results rounded to the input dtype.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/cpu/vec/functional.h>
@@ -74,7 +75,7 @@ at::Tensor bias_gelu_forward(const at::Tensor& x_in, const at::Tensor& bias_in, 
   const char* op = "minitransformer::bias_gelu_forward";
   check_bias_gelu_args(x_in, bias_in, op);
   const bool tanh_form = is_tanh(approximate, op);
-  const at::Tensor x = x_in.contiguous(), bias = bias_in.contiguous();
+  const at::Tensor x = widened(x_in).contiguous(), bias = widened(bias_in).contiguous();
   const int64_t features = x.size(-1), rows = x.numel() / features;
   at::Tensor y = empty_output(x.sizes(), x.options());
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "bias_gelu_forward", [&] {
@@ -87,7 +88,7 @@ at::Tensor bias_gelu_forward(const at::Tensor& x_in, const at::Tensor& bias_in, 
                       in + r * features, b, features);
     });
   });
-  return y;
+  return y.to(x_in.scalar_type());
 }
 
 std::tuple<at::Tensor, at::Tensor> bias_gelu_backward(const at::Tensor& grad_y_in, const at::Tensor& x_in,
@@ -97,7 +98,8 @@ std::tuple<at::Tensor, at::Tensor> bias_gelu_backward(const at::Tensor& grad_y_i
   TORCH_CHECK(grad_y_in.sizes() == x_in.sizes() && grad_y_in.scalar_type() == x_in.scalar_type(), op,
               ": grad_y must have x's shape and dtype");
   const bool tanh_form = is_tanh(approximate, op);
-  const at::Tensor dy = grad_y_in.contiguous(), x = x_in.contiguous(), bias = bias_in.contiguous();
+  const at::Tensor dy = widened(grad_y_in).contiguous(), x = widened(x_in).contiguous();
+  const at::Tensor bias = widened(bias_in).contiguous();
   const int64_t features = x.size(-1), rows = x.numel() / features;
   const int64_t blocks = row_blocks(rows);
   at::Tensor dx = empty_output(x.sizes(), x.options());
@@ -120,7 +122,7 @@ std::tuple<at::Tensor, at::Tensor> bias_gelu_backward(const at::Tensor& grad_y_i
     });
     add_blocks_in_order(db, blocks, features);
   });
-  return {dx, partial_db[0]};
+  return {dx.to(x_in.scalar_type()), partial_db[0].to(x_in.scalar_type())};
 }
 
 }  // namespace

@@ -9,7 +9,9 @@
 // numbers per row: its loss, m and l, which the backward reuses so that it needs one pass per row and never
 // the softmax probabilities. m and l are kept apart, not added into the logsumexp: x_c - m is exact for the
 // classes that matter, while x_c - (m + l) in float32 would lose the bits of m's rounding (at logits ~1e3,
-// 1e-4 of the gradient). Rows whose target is ignore_index have loss 0 and gradient 0.
+// 1e-4 of the gradient). Rows whose target is ignore_index have loss 0 and gradient 0. bfloat16 and float16
+// logits are widened to float32 (rows.h: widened): m and l are float32 for them, the losses and the gradient
+// are rounded to the logits' dtype.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/cpu/vec/functional.h>
@@ -70,7 +72,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> cross_entropy_forward(const at::T
   const char* op = "minitransformer::cross_entropy_forward";
   check_cross_entropy_args(logits_in, targets_in, label_smoothing, op);
   check_cpu_float(logits_in, "logits", op);
-  const at::Tensor logits = logits_in.contiguous(), targets = targets_in.contiguous();
+  const at::Tensor logits = widened(logits_in).contiguous(), targets = targets_in.contiguous();
   const int64_t rows = logits.size(0), classes = logits.size(1);
   at::Tensor losses = at::empty({rows}, logits.options());
   at::Tensor row_max = at::empty({rows}, logits.options()), log_sum = at::empty({rows}, logits.options());
@@ -96,7 +98,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> cross_entropy_forward(const at::T
       }
     });
   });
-  return {losses, row_max, log_sum};
+  return {losses.to(logits_in.scalar_type()), row_max, log_sum};
 }
 
 at::Tensor cross_entropy_backward(const at::Tensor& logits_in, const at::Tensor& targets_in,
@@ -105,12 +107,17 @@ at::Tensor cross_entropy_backward(const at::Tensor& logits_in, const at::Tensor&
   const char* op = "minitransformer::cross_entropy_backward";
   check_cross_entropy_args(logits_in, targets_in, label_smoothing, op);
   const int64_t rows = logits_in.size(0), classes = logits_in.size(1);
+  const at::ScalarType stats_dtype = compute_dtype(logits_in.scalar_type());
   for (const auto* per_row : {&row_max_in, &log_sum_in, &grad_losses_in})
-    TORCH_CHECK(per_row->dim() == 1 && per_row->size(0) == rows && per_row->scalar_type() == logits_in.scalar_type(),
-                op, ": row_max, log_sum and grad_losses must be (rows,) in logits' dtype");
-  const at::Tensor logits = logits_in.contiguous(), targets = targets_in.contiguous();
+    TORCH_CHECK(per_row->dim() == 1 && per_row->size(0) == rows, op, ": row_max, log_sum and grad_losses must be (",
+                rows, ",), got ", per_row->sizes());
+  TORCH_CHECK(row_max_in.scalar_type() == stats_dtype && log_sum_in.scalar_type() == stats_dtype, op,
+              ": row_max and log_sum must be ", stats_dtype, " for logits of dtype ", logits_in.scalar_type());
+  TORCH_CHECK(grad_losses_in.scalar_type() == logits_in.scalar_type(), op, ": grad_losses must have logits' dtype ",
+              logits_in.scalar_type(), ", got ", grad_losses_in.scalar_type());
+  const at::Tensor logits = widened(logits_in).contiguous(), targets = targets_in.contiguous();
   const at::Tensor row_max = row_max_in.contiguous(), log_sum = log_sum_in.contiguous();
-  const at::Tensor grad_losses = grad_losses_in.contiguous();
+  const at::Tensor grad_losses = widened(grad_losses_in).contiguous();
   at::Tensor grad_logits = empty_output(logits.sizes(), logits.options());
   AT_DISPATCH_FLOATING_TYPES(logits.scalar_type(), "cross_entropy", [&] {
     using Vec = Vectorized<scalar_t>;
@@ -134,7 +141,7 @@ at::Tensor cross_entropy_backward(const at::Tensor& logits_in, const at::Tensor&
       }
     });
   });
-  return grad_logits;
+  return grad_logits.to(logits_in.scalar_type());
 }
 
 }  // namespace

@@ -4,8 +4,10 @@
 // the NumPy reference does (minitransformer/reference/dropout.py): element i reads word i mod 4 of
 // philox(counter = (i/4 low, i/4 high, offset low, offset high), key = (seed low, seed high)) and is kept
 // when that word is below floor((1 - p) 2^32). So the backward recomputes the mask instead of storing it,
-// and the bits are the same for any thread count (tasks own whole batches of Philox calls).
+// and the bits are the same for any thread count (tasks own whole batches of Philox calls). bfloat16 and
+// float16 elements are read and written in place, the arithmetic in float32 (one rounding per element).
 #include <ATen/ATen.h>
+#include <ATen/OpMathType.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
 
@@ -99,16 +101,17 @@ at::Tensor dropout_add_forward(const at::Tensor& x_in, const std::optional<at::T
   const at::Tensor x = x_in.contiguous();
   const at::Tensor residual = residual_in.has_value() ? residual_in->contiguous() : at::Tensor();
   at::Tensor y = empty_output(x.sizes(), x.options());
-  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "dropout_add_forward", [&] {
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, x.scalar_type(), "dropout_add_forward", [&] {
+    using acc_t = at::opmath_type<scalar_t>;  // float32 for bfloat16 and float16: one rounding per element
     const scalar_t* in = x.const_data_ptr<scalar_t>();
     const scalar_t* res = residual.defined() ? residual.const_data_ptr<scalar_t>() : nullptr;
     scalar_t* out = y.mutable_data_ptr<scalar_t>();
-    const scalar_t scale = static_cast<scalar_t>(params.scale);
+    const acc_t scale = static_cast<acc_t>(params.scale);
     const uint64_t threshold = params.threshold;
     for_each_batch(params, x.numel(), [&](int64_t begin, int64_t end, const uint32_t* words) {
       for (int64_t i = begin; i < end; ++i) {
-        const scalar_t kept = uint64_t(words[i - begin]) < threshold ? in[i] * scale : scalar_t(0);
-        out[i] = res ? kept + res[i] : kept;
+        const acc_t kept = uint64_t(words[i - begin]) < threshold ? acc_t(in[i]) * scale : acc_t(0);
+        out[i] = static_cast<scalar_t>(res ? kept + acc_t(res[i]) : kept);
       }
     });
   });
@@ -121,13 +124,15 @@ at::Tensor dropout_backward(const at::Tensor& grad_y_in, double p, int64_t seed,
   const DropoutParams params = make_params(p, seed, offset, op);
   const at::Tensor dy = grad_y_in.contiguous();
   at::Tensor dx = empty_output(dy.sizes(), dy.options());
-  AT_DISPATCH_FLOATING_TYPES(dy.scalar_type(), "dropout_backward", [&] {
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, dy.scalar_type(), "dropout_backward", [&] {
+    using acc_t = at::opmath_type<scalar_t>;
     const scalar_t* grad = dy.const_data_ptr<scalar_t>();
     scalar_t* out = dx.mutable_data_ptr<scalar_t>();
-    const scalar_t scale = static_cast<scalar_t>(params.scale);
+    const acc_t scale = static_cast<acc_t>(params.scale);
     const uint64_t threshold = params.threshold;
     for_each_batch(params, dy.numel(), [&](int64_t begin, int64_t end, const uint32_t* words) {
-      for (int64_t i = begin; i < end; ++i) out[i] = uint64_t(words[i - begin]) < threshold ? grad[i] * scale : 0;
+      for (int64_t i = begin; i < end; ++i)
+        out[i] = static_cast<scalar_t>(uint64_t(words[i - begin]) < threshold ? acc_t(grad[i]) * scale : acc_t(0));
     });
   });
   return dx;

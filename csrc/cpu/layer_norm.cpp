@@ -7,7 +7,9 @@
 //
 // The forward saves mu and rstd per row (two floats) so that the backward rebuilds xh instead of storing
 // it. The parameter gradients are summed in blocks of kRowsPerBlock rows, then the blocks in order: the
-// same additions in the same order for any thread count, so the bits do not depend on it.
+// same additions in the same order for any thread count, so the bits do not depend on it. bfloat16 and float16
+// tensors are widened to float32 (rows.h: widened); mu and rstd are float32 for them, y and the gradients are
+// rounded to the input dtype.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/cpu/vec/functional.h>
@@ -82,7 +84,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> layer_norm_forward(const at::Tens
                                                                   const at::Tensor& bias_in, double eps) {
   check_layer_norm_args(x_in, weight_in, bias_in, "minitransformer::layer_norm_forward");
   TORCH_CHECK(eps > 0, "minitransformer::layer_norm_forward: eps must be positive, got ", eps);
-  const at::Tensor x = x_in.contiguous(), weight = weight_in.contiguous(), bias = bias_in.contiguous();
+  const at::Tensor x = widened(x_in).contiguous(), weight = widened(weight_in).contiguous();
+  const at::Tensor bias = widened(bias_in).contiguous();
   const int64_t features = x.size(-1), rows = x.numel() / features;
   at::Tensor y = empty_output(x.sizes(), x.options());
   std::vector<int64_t> row_shape(x.sizes().begin(), x.sizes().end() - 1);
@@ -97,7 +100,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> layer_norm_forward(const at::Tens
         layer_norm_row(in + r * features, gamma, beta, out + r * features, mean_out + r, rstd_out + r, features, eps);
     });
   });
-  return {y, mean, rstd};
+  return {y.to(x_in.scalar_type()), mean, rstd};
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> layer_norm_backward(const at::Tensor& grad_y_in, const at::Tensor& x_in,
@@ -110,7 +113,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> layer_norm_backward(const at::Ten
               ": grad_y must have x's shape and dtype");
   const int64_t features = x_in.size(-1), rows = x_in.numel() / features;
   TORCH_CHECK(mean_in.numel() == rows && rstd_in.numel() == rows, op, ": mean and rstd must have one value per row");
-  const at::Tensor dy = grad_y_in.contiguous(), x = x_in.contiguous(), weight = weight_in.contiguous();
+  const at::ScalarType stats_dtype = compute_dtype(x_in.scalar_type());
+  TORCH_CHECK(mean_in.scalar_type() == stats_dtype && rstd_in.scalar_type() == stats_dtype, op, ": mean and rstd must be ",
+              stats_dtype, " for x of dtype ", x_in.scalar_type());
+  const at::Tensor dy = widened(grad_y_in).contiguous(), x = widened(x_in).contiguous();
+  const at::Tensor weight = widened(weight_in).contiguous();
   const at::Tensor mean = mean_in.contiguous(), rstd = rstd_in.contiguous();
   at::Tensor dx = empty_output(x.sizes(), x.options());
   const int64_t blocks = row_blocks(rows);
@@ -139,7 +146,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> layer_norm_backward(const at::Ten
     add_blocks_in_order(pg, blocks, features);
     add_blocks_in_order(pb, blocks, features);
   });
-  return {dx, partial_dgamma[0], partial_dbeta[0]};
+  const at::ScalarType dtype = x_in.scalar_type();
+  return {dx.to(dtype), partial_dgamma[0].to(dtype), partial_dbeta[0].to(dtype)};
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // What the row-wise CPU kernels share (softmax, layer norm, bias + GELU, cross-entropy, dropout): the
-// dtype check, the rows per parallel task, and the deterministic sum of a gradient over rows.
+// dtypes and the compute dtype, the rows per parallel task, and the deterministic sum of a gradient over rows.
 #pragma once
 #include <ATen/ATen.h>
 #include <ATen/cpu/vec/functional.h>
@@ -9,11 +9,20 @@
 
 namespace mt::cpu {
 
-// The CPU kernels compute in float32 and float64 (at::vec's widths).
+// The dtypes the CPU kernels take. They compute in float32 and float64 (at::vec's widths); bfloat16 and
+// float16 are widened to float32 on the way in (so every sum is a float32 sum) and rounded once to the input
+// dtype on the way out.
 inline void check_cpu_float(const at::Tensor& t, const char* name, const char* op) {
-  TORCH_CHECK(t.scalar_type() == at::kFloat || t.scalar_type() == at::kDouble, op, ": ", name,
-              " must be float32 or float64 on the CPU, got ", t.scalar_type());
+  const at::ScalarType dtype = t.scalar_type();
+  TORCH_CHECK(dtype == at::kFloat || dtype == at::kDouble || dtype == at::kBFloat16 || dtype == at::kHalf, op, ": ",
+              name, " must be float32, float64, bfloat16 or float16 on the CPU, got ", dtype);
 }
+
+// The dtype the kernels compute in for inputs of `dtype`: float64 for float64, float32 otherwise.
+inline at::ScalarType compute_dtype(at::ScalarType dtype) { return dtype == at::kDouble ? at::kDouble : at::kFloat; }
+
+// `t` in its compute dtype: `t` itself when it is float32 or float64, a float32 copy of a bfloat16 or float16 `t`.
+inline at::Tensor widened(const at::Tensor& t) { return t.to(compute_dtype(t.scalar_type())); }
 
 // Rows per parallel task: about 16K elements, so small rows are not one task each.
 inline int64_t grain_rows(int64_t cols) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(cols, 1)); }

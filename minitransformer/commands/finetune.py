@@ -37,7 +37,7 @@ from minitransformer.recipes.shipped import shipped_bert_path
 from minitransformer.train.checkpoint import load_pretrained, read_checkpoint, save_checkpoint
 from minitransformer.train.finetune import evaluate_classifier
 from minitransformer.train.freezing import FREEZING
-from minitransformer.train.loop import CHECKPOINT_NAME
+from minitransformer.train.loop import CHECKPOINT_NAME, DTYPES
 
 PARTS = ("train", "validation", "test")
 DEFAULT_TASK = "imdb"
@@ -117,7 +117,8 @@ def initial_encoder(init, seed):
 
 def finetune_recipe(args):
     """``FinetuneRecipe`` with the options given applied (a --max-steps below its min_steps lowers it too)."""
-    overrides = {field: getattr(args, field) for field in ("lr", "epochs", "max_steps", "batch_size", "freezing")
+    overrides = {field: getattr(args, field)
+                 for field in ("lr", "epochs", "max_steps", "batch_size", "freezing", "dtype")
                  if getattr(args, field) is not None}
     if args.max_steps is not None:
         overrides["min_steps"] = min(FinetuneRecipe.min_steps, args.max_steps)
@@ -202,5 +203,7 @@ def register(subparsers):
     parser.add_argument("--freezing", choices=FREEZING, help=f"what learns: the head, the head with the top encoder "
                                                              f"layer and the pooler, or all (default: the recipe's, "
                                                              f"{defaults.freezing})")
+    parser.add_argument("--dtype", choices=DTYPES, help=f"training precision: float32, or bfloat16 autocast for the "
+                                                        f"forward pass (default: the recipe's, {defaults.dtype})")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
     parser.set_defaults(func=_run)

@@ -7,6 +7,7 @@ corpus or on your own text files.
     minitransformer pretrain --out runs/small --steps 300 --d-model 64 --layers 1   # a recipe, changed
     minitransformer pretrain --files notes/*.txt --out runs/mine    # your own text, one document a file
     minitransformer pretrain --out runs/bert --resume               # continue exactly where it stopped
+    minitransformer pretrain --out runs/bf16 --dtype bfloat16       # forward under bfloat16 autocast
     torchrun --nproc_per_node 2 -m minitransformer.cli pretrain --out runs/bert   # data-parallel (DDP)
 
 Every recipe field not given keeps the recipe's value. Writes OUT/checkpoint.safetensors (model, config,
@@ -24,7 +25,7 @@ from minitransformer.models.config import POSITIONS
 from minitransformer.nn.backends import BACKENDS
 from minitransformer.recipes.pretraining import DEFAULT_RECIPE, RECIPES, recipe, run_pretraining
 from minitransformer.train.distributed import init_distributed, is_main_process
-from minitransformer.train.loop import CHECKPOINT_NAME
+from minitransformer.train.loop import CHECKPOINT_NAME, DTYPES
 
 # option -> (PretrainRecipe field, what it sets)
 RECIPE_OPTIONS = {
@@ -42,6 +43,7 @@ RECIPE_OPTIONS = {
     "--checkpoint-every": ("checkpoint_every", "checkpoint period in steps, 0: only at the end"),
     "--backend": ("backend", "attention backend, auto: fused when built, else eager"),
     "--positions": ("positions", "position information: learned table or rotary (RoPE)"),
+    "--dtype": ("dtype", "training precision: float32, or bfloat16 autocast for the forward pass"),
 }
 
 
@@ -97,7 +99,7 @@ def register(subparsers):
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
     group = parser.add_argument_group("recipe fields", "each keeps the recipe's value unless given")
     for option, (field, meaning) in RECIPE_OPTIONS.items():
-        choices = {"backend": ("auto", *BACKENDS), "positions": POSITIONS}.get(field)
+        choices = {"backend": ("auto", *BACKENDS), "positions": POSITIONS, "dtype": DTYPES}.get(field)
         group.add_argument(option, dest=field, type=type(getattr(RECIPES[DEFAULT_RECIPE], field)), default=None,
                            choices=choices, metavar=None if choices else option[2:].replace("-", "_").upper(),
                            help=f"{meaning} (default: the recipe's; {recipe_defaults(field)})")

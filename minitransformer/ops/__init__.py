@@ -5,16 +5,11 @@ CUDA kernel of their ladder run on the CPU by csrc/emu/). The training ops — `
 ``dropout_add``, ``cross_entropy`` — are C++ CPU kernels, each with a NumPy reference in reference/. Their
 torch counterparts live in nn/ (nn may import ops, never the reverse): the safe softmax in nn/softmax.py,
 attention's eager and SDPA backends in nn/attention.py, LayerNorm, GELU, Dropout and the losses beside them.
+On the CPU every op takes float32, float64, bfloat16 and float16 (dtypes.py), and autocast has rules for them
+(autocast.py).
 """
 
-from minitransformer.ops._extension import HAS_CUDA_KERNELS, kernel_versions
-from minitransformer.ops.attention import attention
-from minitransformer.ops.bias_gelu import bias_gelu
-from minitransformer.ops.cross_entropy import cross_entropy
-from minitransformer.ops.dropout import dropout_add
-from minitransformer.ops.layer_norm import layer_norm
-from minitransformer.ops.softmax import softmax
-
+from minitransformer.ops import autocast  # noqa: F401  (the ops' autocast rules)
 from minitransformer.ops._extension import HAS_CUDA_KERNELS, kernel_versions
 from minitransformer.ops.attention import attention
 from minitransformer.ops.bias_gelu import bias_gelu

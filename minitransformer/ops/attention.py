@@ -14,7 +14,8 @@ keys are all masked gets output 0 and zero gradients (never NaN).
 Backends of :func:`attention`:
 
 * ``"fused"`` (default) — our op on q's device: tiled BLAS GEMMs + at::vec online softmax on the CPU
-  (csrc/cpu/attention_forward.cpp, float32/float64); the best CUDA kernel on the GPU (float32, float16,
+  (csrc/cpu/attention_forward.cpp; float32 and float64, and bfloat16 and float16 computed in float32, lse
+  float32: ops/dtypes.py); the best CUDA kernel on the GPU (float32, float16,
   bfloat16; D a multiple of 8 in 16..128), or rung ``version`` of the ladder (csrc/kernels/attention_v*.cuh);
 * ``"emulated"`` — CUDA kernel ``version`` run on float32 CPU tensors by the CUDA emulator (csrc/emu/).
 
@@ -25,6 +26,7 @@ is ``minitransformer.nn.scaled_dot_product_attention`` (nn/attention.py), the on
 import torch
 
 from minitransformer.ops._extension import kernel_versions  # importing _extension registers the ops
+from minitransformer.ops.dtypes import compute_dtype
 
 CUDA_VERSIONS = kernel_versions("attention")
 BACKENDS = ("fused", "emulated")
@@ -50,15 +52,11 @@ def _check_fake_inputs(op, q, k, v, key_padding_mask):
                            f"got {tuple(key_padding_mask.shape)}")
 
 
-def _lse_dtype(q):
-    return torch.float64 if q.dtype == torch.float64 else torch.float32
-
-
 def _forward_fake(op):
     def fake(q, k, v, causal, key_padding_mask, scale, *options):
         _check_fake_inputs(op, q, k, v, key_padding_mask)
         out = torch.empty(q.shape, dtype=q.dtype, device=q.device)
-        return out, torch.empty(q.shape[:3], dtype=_lse_dtype(q), device=q.device)
+        return out, torch.empty(q.shape[:3], dtype=compute_dtype(q.dtype), device=q.device)
     return fake
 
 

@@ -16,6 +16,7 @@ are ever stored. m and l stay apart because x_c - m is exact where it matters an
 import torch
 
 from minitransformer.ops import _extension  # noqa: F401  (registers torch.ops.minitransformer)
+from minitransformer.ops.dtypes import compute_dtype
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -27,8 +28,8 @@ def _forward_fake(logits, targets, ignore_index, label_smoothing):
     if logits.dim() != 2 or targets.shape != logits.shape[:1]:
         raise RuntimeError("minitransformer::cross_entropy_forward: logits must be (rows, classes) and targets "
                            f"(rows,), got {tuple(logits.shape)} and {tuple(targets.shape)}")
-    rows = logits.shape[:1]
-    return logits.new_empty(rows), logits.new_empty(rows), logits.new_empty(rows)
+    rows, stats_dtype = logits.shape[:1], compute_dtype(logits.dtype)  # m and l: float32 for bfloat16 / float16
+    return logits.new_empty(rows), logits.new_empty(rows, dtype=stats_dtype), logits.new_empty(rows, dtype=stats_dtype)
 
 
 @torch.library.register_fake("minitransformer::cross_entropy_backward")

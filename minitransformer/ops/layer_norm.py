@@ -12,6 +12,7 @@ same normalisation in torch ops is ``minitransformer.nn.LayerNorm`` (nn/layernor
 import torch
 
 from minitransformer.ops import _extension  # noqa: F401  (registers torch.ops.minitransformer)
+from minitransformer.ops.dtypes import compute_dtype
 
 _ops = torch.ops.minitransformer
 
@@ -21,7 +22,8 @@ def _forward_fake(x, weight, bias, eps):
     if x.dim() < 1 or weight.shape != x.shape[-1:] or bias.shape != x.shape[-1:]:
         raise RuntimeError("minitransformer::layer_norm_forward: weight and bias must be (D,) for x (..., D), got "
                            f"{tuple(weight.shape)}, {tuple(bias.shape)} and {tuple(x.shape)}")
-    return torch.empty_like(x), x.new_empty(x.shape[:-1]), x.new_empty(x.shape[:-1])
+    stats_dtype = compute_dtype(x.dtype)  # mean and rstd: float32 for bfloat16 / float16 x
+    return torch.empty_like(x), x.new_empty(x.shape[:-1], dtype=stats_dtype), x.new_empty(x.shape[:-1], dtype=stats_dtype)
 
 
 @torch.library.register_fake("minitransformer::layer_norm_backward")

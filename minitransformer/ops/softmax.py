@@ -9,8 +9,9 @@ Backends of :func:`softmax`:
   (or ``version=k`` of the ladder, csrc/kernels/softmax_v*.cuh) on CUDA;
 * ``"emulated"`` — CUDA kernel ``version`` executed on CPU tensors by the CUDA emulation layer.
 
-A row whose entries are all -inf gives zeros in both (``torch.softmax``, the baseline, gives NaN). The same
-softmax in torch ops, ``exp(x - max) / sum``, is ``minitransformer.nn.softmax`` (nn/softmax.py).
+On the CPU the op takes float32, float64, bfloat16 and float16, computing in float32 for the last two
+(ops/dtypes.py). A 0-d x is a one-element row, as in ``torch.softmax``. A row whose entries are all -inf
+gives zeros in both (``torch.softmax``, the baseline, gives NaN). The same softmax in torch ops, ``exp(x - max) / sum``, is ``minitransformer.nn.softmax`` (nn/softmax.py).
 """
 
 import torch
@@ -110,6 +111,10 @@ def softmax(x, dim=-1, *, backend="fused", version=None):
                          "(softmax in torch ops: minitransformer.nn.softmax)")
     if version is not None and version not in CUDA_VERSIONS:
         raise ValueError(f"softmax: version must be one of {CUDA_VERSIONS} or None, got {version!r}")
+    if x.dim() == 0:  # as torch.softmax: a scalar is a one-element row (so 1, or 0 for -inf), dim 0 or -1
+        if dim not in (0, -1):
+            raise ValueError(f"softmax: dim={dim} is out of range for a 0-d x (0 or -1)")
+        return softmax(x.reshape(1), 0, backend=backend, version=version).reshape(())
     if backend == "emulated":
         from minitransformer.ops import emulated
         return emulated.softmax(x, dim, version=version or CUDA_VERSIONS[-1])

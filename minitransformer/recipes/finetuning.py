@@ -38,6 +38,7 @@ class FinetuneRecipe:
     n_checks: int = 3  # validation evaluations per run (early stopping)
     freezing: str = "all"  # what learns (train/freezing.py)
     top_layers: int = 1  # encoder layers that learn under freezing "top"
+    dtype: str = "float32"  # the training forward's precision (train/loop.py: DTYPES)
 
     def __post_init__(self):
         check_freezing(self.freezing)
@@ -72,7 +73,7 @@ def run_finetuning(encoder, data, budget, seed, recipe, return_classifier=False)
         return {"accuracy": accuracy}
 
     config = TrainConfig(steps=steps, lr=recipe.lr, warmup_steps=steps // 10, eval_every=check_every,
-                         checkpoint_every=0, seed=seed)
+                         checkpoint_every=0, seed=seed, dtype=recipe.dtype)
     start = time.perf_counter()
     history = finetune(classifier, train_ids[chosen], train_pad[chosen], [train_labels[i] for i in chosen], config,
                        batch_size=recipe.batch_size, freezing=recipe.freezing, top_layers=recipe.top_layers,

@@ -64,6 +64,7 @@ class PretrainRecipe:
     keep_steps: list = field(default_factory=lambda: [375, 750, 1500])  # for the gain-vs-tokens curve
     backend: str = TransformerConfig.backend
     positions: str = "rotary"  # models/bert.py: learned positions kept the MLM on a plateau for 1,800 steps
+    dtype: str = "float32"  # the training forward's precision (train/loop.py: DTYPES)
 
     def __post_init__(self):
         if self.model not in MODELS:
@@ -80,7 +81,7 @@ class PretrainRecipe:
     def train_config(self):
         return TrainConfig(steps=self.steps, lr=self.lr, warmup_steps=int(self.warmup_fraction * self.steps),
                            eval_every=self.eval_every, checkpoint_every=self.checkpoint_every, seed=self.seed,
-                           keep_steps=tuple(self.keep_steps))
+                           keep_steps=tuple(self.keep_steps), dtype=self.dtype)
 
 
 RECIPES = {

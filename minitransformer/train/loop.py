@@ -8,6 +8,11 @@ The contract with the caller:
   from the step), so a resumed run sees exactly the batches the interrupted one would have seen;
 * ``evaluate(model)`` (optional) returns a dict of floats; it runs every ``eval_every`` steps.
 
+With ``dtype="bfloat16"`` the forward pass and the loss of each step run under
+``torch.autocast(<the parameters' device>, dtype=torch.bfloat16)``: matrix products and attention in bfloat16,
+losses and normalisation in float32 (ops/autocast.py has the rules of our fused ops); the parameters, their
+gradients, the optimizer and the evaluation stay float32.
+
 Learning rate at step t: lr_group · lr_multiplier(t + 1, warmup_steps, steps, decay)  (optim/schedules.py).
 With ``resume=True`` the loop loads ``out_dir/checkpoint.safetensors`` (model, optimizer, RNG, step,
 history) and continues; the loss curve it produces is the one an uninterrupted run would produce.
@@ -31,6 +36,7 @@ from minitransformer.train.distributed import all_reduce_mean, is_main_process, 
 from minitransformer.train.plot import plot_history
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
+DTYPES = ("float32", "bfloat16")  # the training forward's precision: plain float32, or bfloat16 autocast
 
 
 def kept_checkpoint_name(step):
@@ -50,6 +56,7 @@ class TrainConfig:
     checkpoint_every: int = 200  # 0: only at the end
     seed: int = 0
     keep_steps: tuple = ()  # steps whose checkpoint is also kept as checkpoint_step<N>.safetensors
+    dtype: str = "float32"  # one of DTYPES
 
     def __post_init__(self):
         if not isinstance(self.steps, int) or self.steps < 1:
@@ -62,6 +69,8 @@ class TrainConfig:
             raise ValueError(f"keep_steps must lie in [1, steps={self.steps}], got {list(self.keep_steps)}")
         if self.decay not in DECAYS:
             raise ValueError(f"decay must be one of {DECAYS}, got {self.decay!r}")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
 
 
 class _LossModule(nn.Module):
@@ -114,6 +123,7 @@ def train(model, get_batch, config, out_dir=None, evaluate=None, resume=False, p
         torch.manual_seed(config.seed)
     trainable = [p for p in model.parameters() if p.requires_grad]
     step_fn = wrap_ddp(_LossModule(model))
+    device_type = next(model.parameters()).device.type
 
     def checkpoint(step, name=CHECKPOINT_NAME):
         if out_dir is not None and is_main_process():
@@ -129,7 +139,8 @@ def train(model, get_batch, config, out_dir=None, evaluate=None, resume=False, p
         multiplier = lr_multiplier(step + 1, config.warmup_steps, config.steps, config.decay)
         for group in optimizer.param_groups:
             group["lr"] = group["initial_lr"] * multiplier
-        loss, parts = step_fn(local_shard(get_batch(step)))
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=config.dtype == "bfloat16"):
+            loss, parts = step_fn(local_shard(get_batch(step)))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = clip_grad_norm(trainable, config.clip_norm) if config.clip_norm else None

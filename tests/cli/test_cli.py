@@ -96,3 +96,18 @@ def test_pretrain_defaults_are_the_measured_recipe():
     assert (changed.steps, changed.seed, changed.keep_steps) == (300, 1, [])
     kept = chosen_recipe(parser.parse_args(["pretrain", "--out", "x", "--steps", "800", "--positions", "learned"]))
     assert (kept.keep_steps, kept.positions) == ([375, 750], "learned")
+
+
+def test_dtype_option_of_pretrain_and_finetune(capsys):
+    """--dtype bfloat16 runs the training forward under bfloat16 autocast (train/loop.py); float32 by default."""
+    from minitransformer.commands.finetune import finetune_recipe
+    from minitransformer.commands.pretrain import chosen_recipe
+    parser = cli.build_parser()
+    assert chosen_recipe(parser.parse_args(["pretrain", "--out", "x"])).train_config().dtype == "float32"
+    bf16 = chosen_recipe(parser.parse_args(["pretrain", "--out", "x", "--dtype", "bfloat16"]))
+    assert bf16.dtype == bf16.train_config().dtype == "bfloat16"
+    assert finetune_recipe(parser.parse_args(["finetune", "--out", "x"])).dtype == "float32"
+    assert finetune_recipe(parser.parse_args(["finetune", "--out", "x", "--dtype", "bfloat16"])).dtype == "bfloat16"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["pretrain", "--out", "x", "--dtype", "float16"])
+    assert "invalid choice: 'float16'" in capsys.readouterr().err

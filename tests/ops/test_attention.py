@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from minitransformer import ops
 from minitransformer.nn.attention import scaled_dot_product_attention
+from minitransformer.ops.dtypes import compute_dtype
 from minitransformer.reference.attention import attention_backward, attention_forward
 from helpers import TOLERANCE, relative_error
 
@@ -24,7 +25,9 @@ def make_inputs(batch, heads, n_q, n_k, dim, dtype=torch.float64, seed=0, masked
 
 
 def check_against_reference(q, k, v, mask, causal, scale, tolerance):
+    """Forward and backward of the op in q's dtype against the reference on the same dtype-rounded inputs."""
     out, lse = _ops.attention_forward(q, k, v, causal, mask, scale)
+    assert out.dtype == q.dtype and lse.dtype == compute_dtype(q.dtype)
     mask_np = None if mask is None else mask.numpy()
     arrays = [t.double().numpy() for t in (q, k, v)]
     ref_out, ref_lse = attention_forward(*arrays, causal, mask_np, scale)
@@ -36,7 +39,7 @@ def check_against_reference(q, k, v, mask, causal, scale, tolerance):
     grads = _ops.attention_backward(q, k, v, out, lse, grad_out, causal, mask, scale)
     ref_grads = attention_backward(*arrays, ref_out, ref_lse, grad_out.double().numpy(), causal, mask_np, scale)
     for got, expected in zip(grads, ref_grads):
-        assert torch.isfinite(got).all()
+        assert got.dtype == q.dtype and torch.isfinite(got).all()
         assert relative_error(got, expected, floor=1.0) < tolerance
 
 
@@ -53,10 +56,12 @@ def test_float64_matches_reference(shape, causal, masked_fraction, scale, seed):
     check_against_reference(q, k, v, mask, causal, scale, TOLERANCE[torch.float64])
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
 @given(shapes(), st.booleans(), st.booleans(), st.integers(0, 1000))
-def test_float32_matches_reference(shape, causal, masked, seed):
-    q, k, v, mask = make_inputs(**shape, dtype=torch.float32, seed=seed, masked_fraction=0.3 if masked else None)
-    check_against_reference(q, k, v, mask, causal, None, TOLERANCE[torch.float32])
+def test_float32_and_half_dtypes_match_reference(dtype, shape, causal, masked, seed):
+    """bfloat16 and float16 run the float32 kernel on widened inputs: what remains is the outputs' rounding."""
+    q, k, v, mask = make_inputs(**shape, dtype=dtype, seed=seed, masked_fraction=0.3 if masked else None)
+    check_against_reference(q, k, v, mask, causal, None, TOLERANCE[dtype])
 
 
 @pytest.mark.parametrize("n_q, n_k, dim, causal", [(300, 600, 24, True), (300, 600, 24, False),
@@ -135,8 +140,9 @@ def test_empty_key_sequence_gives_zeros():
     assert torch.all(out == 0) and torch.isneginf(lse).all()
 
 
-def test_opcheck():
-    q, k, v, mask = make_inputs(2, 2, 9, 11, 8, dtype=torch.float32, masked_fraction=0.3)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+def test_opcheck(dtype):
+    q, k, v, mask = make_inputs(2, 2, 9, 11, 8, dtype=dtype, masked_fraction=0.3)
     for requires_grad in (False, True):
         args = [t.clone().requires_grad_(requires_grad) for t in (q, k, v)]
         torch.library.opcheck(_ops.attention_forward, (*args, True, mask, None))
@@ -158,7 +164,8 @@ def test_torch_compile_fullgraph():
     (lambda q, k, v, m: (q, k, v[:, :, :-1], m), "k and v must have the same shape"),
     (lambda q, k, v, m: (q, k[..., :-1], v[..., :-1], m), "must agree in B, H and D"),
     (lambda q, k, v, m: (q, k.double(), v, m), "same dtype"),
-    (lambda q, k, v, m: (q.half(), k.half(), v.half(), m), "float32 or float64"),
+    (lambda q, k, v, m: tuple(t.to(torch.float8_e4m3fn) for t in (q, k, v)) + (m,),
+     "float32, float64, bfloat16 or float16"),
     (lambda q, k, v, m: (q, k, v, m[:, :-1]), "key_padding_mask must have shape"),
     (lambda q, k, v, m: (q, k, v, m[0]), "key_padding_mask must have shape"),
     (lambda q, k, v, m: (q[..., :0], k[..., :0], v[..., :0], m), "head dimension"),
@@ -191,6 +198,9 @@ def test_backward_rejects_a_mismatched_lse():
         _ops.attention_backward(q, k, v, out, lse[:, :, :-1], out, False, None, None)
     with pytest.raises(RuntimeError, match="out .* and grad_out .* must have q's shape"):
         _ops.attention_backward(q, k, v, out, lse, out[:, :, :-1], False, None, None)
+    half = [t.bfloat16() for t in (q, k, v, out)]
+    with pytest.raises(RuntimeError, match="lse must be Float for q of dtype BFloat16"):
+        _ops.attention_backward(*half, lse.bfloat16(), half[3], False, None, None)
 
 
 def test_device_mismatch_raises():

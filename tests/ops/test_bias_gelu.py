@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from minitransformer import nn as mnn
 from minitransformer import ops
+from minitransformer.ops.dtypes import CPU_DTYPES, compute_dtype
 from minitransformer.reference.activations import gelu as ref_gelu, gelu_backward as ref_gelu_backward
 from helpers import TOLERANCE, relative_error
 
@@ -28,16 +29,18 @@ def bias_gelu_inputs(draw):
 
 
 @pytest.mark.parametrize("approximate", ["none", "tanh"])
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("dtype", CPU_DTYPES)
 @given(case=bias_gelu_inputs())
 def test_forward_and_backward_match_numpy_reference(dtype, approximate, case):
     x, bias, grad_y = (torch.tensor(a, dtype=dtype) for a in case)
     inputs = [t.clone().requires_grad_() for t in (x, bias)]
     y = ops.bias_gelu(*inputs, approximate=approximate)
     y.backward(grad_y)
-    z = (x + bias).double().numpy()  # the dtype-rounded sum the kernel sees
+    compute = compute_dtype(dtype)
+    z = (x.to(compute) + bias.to(compute)).double().numpy()  # the sum the kernel sees, rounded to its compute dtype
     expected_dx = ref_gelu_backward(z, grad_y.double().numpy(), approximate)
-    assert y.dtype == dtype and relative_error(y, ref_gelu(z, approximate)) <= TOLERANCE[dtype]
+    assert y.dtype == inputs[0].grad.dtype == inputs[1].grad.dtype == dtype
+    assert relative_error(y, ref_gelu(z, approximate)) <= TOLERANCE[dtype]
     assert relative_error(inputs[0].grad, expected_dx) <= TOLERANCE[dtype]
     assert relative_error(inputs[1].grad, expected_dx.reshape(-1, x.shape[-1]).sum(0)) <= TOLERANCE[dtype]
 
@@ -82,7 +85,7 @@ def test_gradcheck_in_float64(approximate):
 
 
 def test_opcheck():
-    for dtype in (torch.float32, torch.float64):
+    for dtype in CPU_DTYPES:
         x, bias = torch.randn(5, 7, 12, dtype=dtype), torch.randn(12, dtype=dtype)
         torch.library.opcheck(torch.ops.minitransformer.bias_gelu_forward,
                               (x.requires_grad_(), bias.requires_grad_(), "tanh"))
@@ -95,5 +98,5 @@ def test_bad_arguments_give_one_line_errors():
         ops.bias_gelu(torch.randn(2, 4), torch.zeros(3))
     with pytest.raises(ValueError, match="approximate must be one of"):
         ops.bias_gelu(torch.randn(2, 4), torch.zeros(4), approximate="sigmoid")
-    with pytest.raises(RuntimeError, match="float32 or float64"):
-        ops.bias_gelu(torch.randn(2, 4).half(), torch.zeros(4).half())
+    with pytest.raises(RuntimeError, match="float32, float64, bfloat16 or float16"):
+        ops.bias_gelu(torch.randn(2, 4).to(torch.float8_e4m3fn), torch.zeros(4).to(torch.float8_e4m3fn))

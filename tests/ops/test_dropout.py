@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from minitransformer import ops
 from minitransformer.ops.dropout import SEED_BOUND, dropout_mask
+from minitransformer.ops.dtypes import CPU_DTYPES
 from minitransformer.reference.dropout import dropout_mask as reference_mask
 
 
@@ -27,7 +28,7 @@ def test_masks_are_the_reference_bits_for_any_thread_count(shape, p, seed, offse
         torch.set_num_threads(threads)
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("dtype", CPU_DTYPES)
 @pytest.mark.parametrize("with_residual", [True, False])
 def test_forward_and_backward_apply_the_same_mask(dtype, with_residual):
     generator = torch.Generator().manual_seed(0)
@@ -37,9 +38,11 @@ def test_forward_and_backward_apply_the_same_mask(dtype, with_residual):
     xx, rr = x.clone().requires_grad_(), residual.clone().requires_grad_()
     y = ops.dropout_add(xx, rr if with_residual else None, p, seed=seed)
     y.backward(grad_y)
-    expected = x * mask / (1 - p) + (residual if with_residual else 0)
-    torch.testing.assert_close(y, expected)  # x * (1 / (1 - p)) vs x / (1 - p): the last bit may differ
-    torch.testing.assert_close(xx.grad, grad_y * mask / (1 - p))
+    # In float64, rounded once to the dtype, as the op computes (bfloat16 and float16 in float32). The op's
+    # x * (1 / (1 - p)) vs x / (1 - p): the last bit may differ.
+    expected = (x.double() * mask / (1 - p) + (residual.double() if with_residual else 0)).to(dtype)
+    torch.testing.assert_close(y, expected)
+    torch.testing.assert_close(xx.grad, (grad_y.double() * mask / (1 - p)).to(dtype))
     if with_residual:
         assert torch.equal(rr.grad, grad_y)
     else:
@@ -70,11 +73,12 @@ def test_gradcheck_in_float64():
     assert torch.autograd.gradcheck(lambda a, b: ops.dropout_add(a, b, 0.4, seed=99), (x, residual))
 
 
-def test_opcheck():
-    x, residual = torch.randn(5, 12, requires_grad=True), torch.randn(5, 12, requires_grad=True)
+@pytest.mark.parametrize("dtype", CPU_DTYPES)
+def test_opcheck(dtype):
+    x, residual = (torch.randn(5, 12, dtype=dtype, requires_grad=True) for _ in range(2))
     torch.library.opcheck(torch.ops.minitransformer.dropout_add_forward, (x, residual, 0.2, 5, 0))
     torch.library.opcheck(torch.ops.minitransformer.dropout_add_forward, (x, None, 0.2, 5, 3))
-    torch.library.opcheck(torch.ops.minitransformer.dropout_backward, (torch.randn(5, 12), 0.2, 5, 0))
+    torch.library.opcheck(torch.ops.minitransformer.dropout_backward, (torch.randn(5, 12, dtype=dtype), 0.2, 5, 0))
 
 
 def test_bad_arguments_give_one_line_errors():

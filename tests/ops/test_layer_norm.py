@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from minitransformer import nn as mnn
 from minitransformer import ops
+from minitransformer.ops.dtypes import CPU_DTYPES
 from minitransformer.reference.layernorm import layernorm_backward, layernorm_forward
 from helpers import TOLERANCE, relative_error
 
@@ -38,7 +39,7 @@ def layer_norm_inputs(draw):
     return x, rng.standard_normal(width), rng.standard_normal(width), rng.standard_normal(x.shape)
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("dtype", CPU_DTYPES)
 @given(case=layer_norm_inputs())
 def test_forward_and_backward_match_numpy_reference(dtype, case):
     x, gamma, beta, grad_y = (torch.tensor(a, dtype=dtype) for a in case)
@@ -51,6 +52,7 @@ def test_forward_and_backward_match_numpy_reference(dtype, case):
     bound = TOLERANCE[dtype] * condition_number(rounded[0])
     assert y.dtype == dtype and relative_error(y, expected_y) <= bound
     for tensor, expected in zip(inputs, expected_grads):
+        assert tensor.grad.dtype == dtype
         # dx cancels (g - mean(g) - xh mean(g xh)): bound its error by the size of the terms, as for softmax
         assert relative_error(tensor.grad, expected, floor=np.linalg.norm(rounded[3] * rounded[1]) + 1e-30) \
             <= 10 * bound
@@ -102,7 +104,7 @@ def test_gradcheck_in_float64():
 
 
 def test_opcheck():
-    for dtype in (torch.float32, torch.float64):
+    for dtype in CPU_DTYPES:
         x, weight, bias = torch.randn(5, 7, 12, dtype=dtype), torch.randn(12, dtype=dtype), torch.randn(12, dtype=dtype)
         torch.library.opcheck(torch.ops.minitransformer.layer_norm_forward,
                               (x.requires_grad_(), weight.requires_grad_(), bias.requires_grad_(), 1e-5))
@@ -116,8 +118,8 @@ def test_bad_arguments_give_one_line_errors():
         ops.layer_norm(torch.randn(2, 4), torch.ones(3), torch.zeros(3))
     with pytest.raises(RuntimeError, match="eps must be positive"):
         ops.layer_norm(torch.randn(2, 4), torch.ones(4), torch.zeros(4), eps=0.0)
-    with pytest.raises(RuntimeError, match="float32 or float64"):
-        ops.layer_norm(torch.randn(2, 4).half(), torch.ones(4).half(), torch.zeros(4).half())
+    with pytest.raises(RuntimeError, match="float32, float64, bfloat16 or float16"):
+        ops.layer_norm(*(t.to(torch.float8_e4m3fn) for t in (torch.randn(2, 4), torch.ones(4), torch.zeros(4))))
 
 
 def test_a_single_feature_normalises_to_zero():

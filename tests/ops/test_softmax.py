@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import minitransformer.ops as ops
 from minitransformer.nn.softmax import softmax as eager_softmax
+from minitransformer.ops.dtypes import CPU_DTYPES
 from minitransformer.reference import softmax as ref
 from helpers import TOLERANCE, relative_error
 
@@ -19,14 +20,14 @@ SIDES = [1, 2, 3, 7, 8, 31, 33, 127, 129, 257, 1000, 1025]
 
 
 @st.composite
-def softmax_inputs(draw, max_dims=3, max_numel=40_000):
-    """(x as float64 numpy, dim): random shapes, values up to ±1e4, sprinkled -inf entries."""
+def softmax_inputs(draw, max_dims=3, max_numel=40_000, scales=(1.0, 30.0, 1e4)):
+    """(x as float64 numpy, dim): random shapes, values up to ±``max(scales)``, sprinkled -inf entries."""
     ndim = draw(st.integers(1, max_dims))
     shape = [draw(st.sampled_from(SIDES)) for _ in range(ndim)]
     while math.prod(shape) > max_numel:
         shape[shape.index(max(shape))] = draw(st.sampled_from(SIDES[:6]))
     dim = draw(st.integers(-ndim, ndim - 1))
-    scale = draw(st.sampled_from([1.0, 30.0, 1e4]))
+    scale = draw(st.sampled_from(scales))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     x = rng.standard_normal(shape) * scale
     if draw(st.booleans()):
@@ -45,6 +46,26 @@ def test_matches_numpy_reference(implementation, case):
     expected = ref.softmax(x.astype(np.float32), dim)  # the same float32-rounded inputs
     assert y.dtype == torch.float32 and y.shape == x.shape
     assert relative_error(y.numpy(), expected) <= TOLERANCE[torch.float32]
+
+
+@pytest.mark.parametrize("dtype", CPU_DTYPES)
+@given(case=softmax_inputs(max_numel=5_000, scales=(1.0, 30.0, 1e3)), seed=st.integers(0, 1000))
+def test_every_cpu_dtype_matches_numpy_reference(dtype, case, seed):
+    """bfloat16 and float16 are computed in float32 and rounded once: against the reference on the same
+    dtype-rounded inputs, what remains is about one rounding of the output (values up to 1e3: float16 holds them)."""
+    x, dim = case
+    xt = torch.tensor(x).to(dtype).requires_grad_()
+    y = ops.softmax(xt, dim)
+    rounded_x = xt.detach().double().numpy()
+    expected = ref.softmax(rounded_x, dim)
+    assert y.dtype == dtype and relative_error(y, expected) <= TOLERANCE[dtype]
+    grad_y = torch.randn(x.shape, generator=torch.Generator().manual_seed(seed)).to(dtype)
+    y.backward(grad_y)
+    g = grad_y.double().numpy()
+    terms = expected * (np.abs(g) + np.abs(np.sum(expected * g, axis=dim, keepdims=True)))  # see the test above
+    assert xt.grad.dtype == dtype
+    assert np.linalg.norm(xt.grad.double().numpy() - ref.softmax_backward(expected, g, dim)) \
+        <= TOLERANCE[dtype] * max(np.linalg.norm(terms), 1e-30)
 
 
 @given(case=softmax_inputs())
@@ -106,13 +127,14 @@ def test_gradcheck_and_gradgradcheck_float64(shape, dim):
     assert torch.autograd.gradgradcheck(lambda t: ops.softmax(t, dim), (x,))
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
 @pytest.mark.parametrize("requires_grad", [False, True])
 @pytest.mark.parametrize("shape,dim", [((3, 17), -1), ((2, 3, 5), 1), ((1,), 0)])
-def test_opcheck(shape, dim, requires_grad):
-    x = torch.randn(shape, requires_grad=requires_grad)
+def test_opcheck(shape, dim, requires_grad, dtype):
+    x = torch.randn(shape, dtype=dtype, requires_grad=requires_grad)
     torch.library.opcheck(torch.ops.minitransformer.softmax.default, (x, dim))
     y = torch.softmax(x.detach(), dim)
-    grad_y = torch.randn(shape)
+    grad_y = torch.randn(shape, dtype=dtype)
     torch.library.opcheck(torch.ops.minitransformer.softmax_backward.default,
                           (y.requires_grad_(requires_grad), grad_y, dim))
 
@@ -147,12 +169,27 @@ def test_float64_is_supported_on_cpu():
     (torch.arange(6).reshape(2, 3), -1, "x must be a floating-point tensor"),
     (torch.randn(2, 3), 2, "dim=2 is out of range"),
     (torch.randn(2, 3), -3, "dim=-3 is out of range"),
-    (torch.tensor(1.0), 0, "at least one dimension"),
-    (torch.randn(2, 3, dtype=torch.float16), -1, "float32 or float64 on the CPU"),
+    (torch.randn(2, 3).to(torch.float8_e4m3fn), -1, "float32, float64, bfloat16 or float16 on the CPU"),
 ])
 def test_bad_input_raises_a_clear_error(x, dim, match):
     with pytest.raises(RuntimeError, match=match):
         ops.softmax(x, dim)
+
+
+@pytest.mark.parametrize("value", [3.0, -1e4, -math.inf])
+@pytest.mark.parametrize("dim", [0, -1])
+def test_a_0d_tensor_is_a_one_element_row_as_in_torch(value, dim):
+    x = torch.tensor(value, requires_grad=True)
+    y = ops.softmax(x, dim)
+    assert y.shape == () and y.item() == (0.0 if value == -math.inf else 1.0)  # torch: 1.0, and NaN for -inf
+    if value != -math.inf:
+        assert y.item() == torch.softmax(x.detach(), dim).item()
+    y.backward()
+    assert x.grad.item() == 0.0
+    with pytest.raises(ValueError, match="dim=1 is out of range for a 0-d x"):
+        ops.softmax(x, 1)
+    with pytest.raises(RuntimeError, match="at least one dimension"):  # the op itself keeps its contract
+        torch.ops.minitransformer.softmax(x, 0)
 
 
 def test_bad_arguments_of_the_python_face():

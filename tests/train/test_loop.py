@@ -94,7 +94,7 @@ def test_optimizer_groups_exempt_vectors_from_weight_decay():
 
 
 @pytest.mark.parametrize("kwargs, name", [({"steps": 0}, "steps"), ({"lr": 0.0}, "lr"), ({"decay": "exp"}, "decay"),
-                                          ({"warmup_steps": -1}, "warmup_steps")])
+                                          ({"warmup_steps": -1}, "warmup_steps"), ({"dtype": "float16"}, "dtype")])
 def test_bad_config_is_rejected(kwargs, name):
     with pytest.raises(ValueError, match=name):
         TrainConfig(**kwargs)
