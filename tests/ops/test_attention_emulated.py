@@ -97,10 +97,11 @@ def test_best_version_on_random_shapes_with_autograd(n_q, n_k, dim, causal, mask
         assert relative_error(leaf.grad, ref, floor=1.0) < TOLERANCE
 
 
-def test_thread_scheduler_runs_the_best_version():
+@pytest.mark.parametrize("version", [BEST, *TENSOR_CORE_VERSIONS])
+def test_thread_scheduler_runs_the_best_and_the_tensor_core_versions(version):
     q, k, v, mask, _, _, ref_out, _ = make_case(1, 1, 20, 40, 16, seed=5, masked=True, causal=True)
-    out, _ = _ops.emulated_attention_forward(q, k, v, True, mask, None, BEST, "forward", 0, "threads")
-    assert relative_error(out, ref_out, floor=1.0) < TOLERANCE
+    out, _ = _ops.emulated_attention_forward(q, k, v, True, mask, None, version, "forward", 0, "threads")
+    assert relative_error(out, ref_out, floor=1.0) < tolerance(version)
 
 
 def test_emulated_inputs_are_checked():
