@@ -112,8 +112,9 @@ def test_emulated_inputs_are_checked():
     wide = torch.randn(1, 1, 4, 136)
     with pytest.raises(RuntimeError, match="head dimension D must be at most 128"):
         _ops.emulated_attention_forward(wide, wide, wide, False, None, None, 3, "forward", 0, "fibers")
-    with pytest.raises(RuntimeError, match=re.escape(f"version must be one of {list(VERSIONS)}, got {VERSIONS[-1] + 1}")):
-        _ops.emulated_attention_forward(q, q, q, False, None, None, VERSIONS[-1] + 1, "forward", 0, "fibers")
+    beyond = VERSIONS[-1] + 1
+    with pytest.raises(RuntimeError, match=re.escape(f"version must be one of {list(VERSIONS)}, got {beyond}")):
+        _ops.emulated_attention_forward(q, q, q, False, None, None, beyond, "forward", 0, "fibers")
     with pytest.raises(RuntimeError, match="order must be"):
         _ops.emulated_attention_forward(q, q, q, False, None, None, 3, "sideways", 0, "fibers")
 
