@@ -21,6 +21,7 @@ namespace emulated {
 // (docs/emulation.md), and the emulator's is the one that compiles each ladder.
 std::vector<int64_t> softmax_versions();
 std::vector<int64_t> attention_versions();
+std::vector<int64_t> attention_tensor_core_versions();  // rungs that round their operands to half
 }  // namespace emulated
 
 }  // namespace mt

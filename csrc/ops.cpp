@@ -1,7 +1,8 @@
 // The one TORCH_LIBRARY block of the project: every op's schema is declared here, once.
 // Implementations attach elsewhere with TORCH_LIBRARY_IMPL (csrc/cpu/, csrc/cuda/, csrc/emu/); fake
 // (meta) kernels and autograd are registered from Python (minitransformer/ops/). The exception is
-// kernel_versions, which takes no tensor: its one implementation, for every device, is below.
+// kernel_versions and attention_tensor_core_versions, which take no tensor: their one implementation,
+// for every device, is below.
 #include <Python.h>
 #include <torch/library.h>
 
@@ -37,8 +38,12 @@ std::vector<int64_t> kernel_versions(c10::string_view op) {
 }  // namespace
 
 TORCH_LIBRARY(minitransformer, m) {
-  // The versions of an op's CUDA kernel ladder, oldest first; the last is the one the op runs on CUDA.
+  // The versions of an op's CUDA kernel ladder, oldest first; the last is the best, the one the op runs on
+  // CUDA (attention on float32 skips the tensor-core rungs, listed by the next op).
   m.def("kernel_versions(str op) -> int[]", &kernel_versions);
+  // The versions of the attention ladder whose products run on tensor cores: they round q, k, v and P to
+  // float16 (bfloat16 for bfloat16 inputs), and the op never picks them for float32 inputs by itself.
+  m.def("attention_tensor_core_versions() -> int[]", &mt::emulated::attention_tensor_core_versions);
   // Softmax along `dim`. CPU: at::vec kernel; CUDA: the best kernel of the ladder.
   m.def("softmax(Tensor x, int dim) -> Tensor");
   m.def("softmax_backward(Tensor y, Tensor grad_y, int dim) -> Tensor");
@@ -58,9 +63,10 @@ TORCH_LIBRARY(minitransformer, m) {
   // One rung of the CUDA attention ladder (csrc/kernels/attention_ladder.cuh), chosen by number.
   m.def("attention_kernel(Tensor q, Tensor k, Tensor v, bool causal, Tensor? key_padding_mask, "
         "float? scale, int version) -> (Tensor, Tensor)");
-  // The attention ladder and its backward kernel run on CPU tensors by the emulator (csrc/emu/).
+  // The attention ladder and its backward kernel run on CPU tensors by the emulator (csrc/emu/); version
+  // None runs the best rung for float32.
   m.def("emulated_attention_forward(Tensor q, Tensor k, Tensor v, bool causal, Tensor? key_padding_mask, "
-        "float? scale, int version, str order, int seed, str scheduler) -> (Tensor, Tensor)");
+        "float? scale, int? version, str order, int seed, str scheduler) -> (Tensor, Tensor)");
   m.def("emulated_attention_backward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, "
         "Tensor grad_out, bool causal, Tensor? key_padding_mask, float? scale, str order, int seed, "
         "str scheduler) -> (Tensor, Tensor, Tensor)");

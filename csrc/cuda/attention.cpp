@@ -1,5 +1,5 @@
 // CUDA glue of the attention ops: checks, contiguous inputs, the workspace, the current stream.
-// attention_forward runs the best kernel (the ladder's last rung), attention_kernel rung `version`
+// attention_forward runs the best kernel for the dtype (attention_best_version), attention_kernel rung `version`
 // (csrc/kernels/attention_ladder.cuh); attention_backward runs the backward kernels.
 #include <ATen/ATen.h>
 #include <c10/cuda/CUDAException.h>
@@ -66,8 +66,8 @@ std::tuple<at::Tensor, at::Tensor> attention_forward_cuda(const at::Tensor& q, c
                                                           const at::Tensor& v, bool causal,
                                                           const std::optional<at::Tensor>& key_padding_mask,
                                                           std::optional<double> scale) {
-  static const int64_t best = attention_versions().back();  // the ladder's last rung
-  return attention_kernel(q, k, v, causal, key_padding_mask, scale, best);
+  const AttentionDtype dtype = check_cuda_inputs(q, k, v, key_padding_mask, "minitransformer::attention_forward");
+  return attention_kernel(q, k, v, causal, key_padding_mask, scale, attention_best_version(dtype));
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> attention_backward_cuda(

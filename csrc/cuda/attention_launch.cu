@@ -46,6 +46,14 @@ cudaError_t forward(int version, const AttentionArgs& args, cudaStream_t stream)
 
 std::vector<int64_t> attention_versions() { return ladder_versions(kAttentionLadder<float>); }
 
+int attention_best_version(AttentionDtype dtype) {
+  switch (dtype) {
+    case AttentionDtype::float16: return best_attention_rung<__half>().version;
+    case AttentionDtype::bfloat16: return best_attention_rung<__nv_bfloat16>().version;
+    default: return best_attention_rung<float>().version;
+  }
+}
+
 size_t attention_workspace_floats(int version, const AttentionArgs& args) {
   const AttentionRung* rung = find_rung(kAttentionLadder<float>, version);  // the same for every dtype
   return rung == nullptr ? 0 : rung->workspace_floats(args);

@@ -17,6 +17,9 @@ enum class AttentionDtype { float32, float16, bfloat16 };
 // The versions of the ladder, oldest first.
 std::vector<int64_t> attention_versions();
 
+// The version the op attention_forward runs for `dtype` (best_attention_rung in the ladder).
+int attention_best_version(AttentionDtype dtype);
+
 // Floats of scratch memory `version` needs in AttentionArgs::workspace (0: none).
 size_t attention_workspace_floats(int version, const AttentionArgs& args);
 

@@ -1,5 +1,6 @@
 // The CUDA attention ladder (csrc/kernels/attention_ladder.cuh) and its backward kernels, run on float32
-// CPU tensors by the emulator: the ops emulated_attention_forward and emulated_attention_backward.
+// CPU tensors by the emulator: the ops emulated_attention_forward (version None: the best for float32)
+// and emulated_attention_backward.
 #include "emu/launch.h"  // first: it includes the torch headers before the CUDA macros
 
 #include <torch/library.h>
@@ -14,6 +15,7 @@
 namespace mt::emulated {
 
 std::vector<int64_t> attention_versions() { return ladder_versions(kAttentionLadder<float>); }
+std::vector<int64_t> attention_tensor_core_versions() { return tensor_core_versions<float>(); }
 
 namespace {
 
@@ -41,10 +43,12 @@ void launch_all(const AttentionKernel (&kernels)[kMaxAttentionKernels], const At
 
 std::tuple<at::Tensor, at::Tensor> forward(const at::Tensor& q_in, const at::Tensor& k_in, const at::Tensor& v_in,
                                            bool causal, const std::optional<at::Tensor>& key_padding_mask,
-                                           std::optional<double> scale, int64_t version, c10::string_view order,
+                                           std::optional<double> scale, std::optional<int64_t> version_or_best,
+                                           c10::string_view order,
                                            int64_t seed, c10::string_view scheduler) {
   const char* op = "minitransformer::emulated_attention_forward";
   const Inputs in = prepare(q_in, k_in, v_in, key_padding_mask, op);
+  const int64_t version = version_or_best.value_or(best_attention_rung<float>().version);
   check_kernel_version(attention_versions(), version, op);
   const emu::Options options = parse_options(op, std::string(order), seed, std::string(scheduler));
   at::Tensor out = at::empty(in.q.sizes(), in.q.options());

@@ -64,6 +64,7 @@ struct ThreadState : SyncPoint {
   uint3 thread_idx{};
   unsigned id = 0;       // linear index in the block: x + blockDim.x * (y + blockDim.y * z)
   uint64_t result = 0;   // written when the group is released
+  const void* published = nullptr;  // a WMMA operation's operands, read by the other lanes (wmma.h)
 
   void enter(const SyncPoint& point) { static_cast<SyncPoint&>(*this) = point; }
 };

@@ -65,9 +65,9 @@ void launch(const Options& options, dim3 grid, dim3 block, size_t shared_bytes, 
   else
     scheduler = std::make_unique<FiberScheduler>(options.order, options.seed);
   const std::function<void()> body = [&] { kernel(args...); };
-  std::vector<unsigned char> dynamic_shared(shared_bytes + 16);
-  const size_t misalignment = reinterpret_cast<uintptr_t>(dynamic_shared.data()) % 16;
-  unsigned char* shared = dynamic_shared.data() + (16 - misalignment) % 16;  // 16-byte aligned, like CUDA
+  std::vector<unsigned char> dynamic_shared(shared_bytes + 128);
+  const size_t misalignment = reinterpret_cast<uintptr_t>(dynamic_shared.data()) % 128;
+  unsigned char* shared = dynamic_shared.data() + (128 - misalignment) % 128;  // as kernels/common.cuh declares
   Block state;
   for (unsigned z = 0; z < grid.z; ++z)
     for (unsigned y = 0; y < grid.y; ++y)

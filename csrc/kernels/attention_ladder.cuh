@@ -4,16 +4,22 @@
 // emulator (csrc/emu/attention.cpp) launch them from here; kernel_versions("attention") reports the
 // versions listed here.
 //
-// To add a rung: write attention_v4.cuh (its kernels, their *_config functions and, if it needs
-// scratch memory, attention_v4_workspace_floats, as the others do), include it below and add its line
-// to kAttentionLadder. The last line is the best kernel: the one the op `attention_forward` runs on
-// CUDA tensors. The backward needs only a rung's out and lse, so it serves every rung.
+// To add a rung: write attention_v5.cuh (its kernels, their *_config functions and, if it needs
+// scratch memory, attention_v5_workspace_floats, as the others do), include it below and add its line
+// to kAttentionLadder. The best kernel, the one the op `attention_forward` runs on CUDA tensors, is the
+// last line, except that float32 inputs skip the rungs marked tensor_cores (which round them to half
+// precision): best_attention_rung. The backward needs only a rung's out and lse, so it serves every rung.
 #pragma once
 #include "kernels/attention_backward.cuh"
 #include "kernels/attention_v1.cuh"
 #include "kernels/attention_v2.cuh"
 #include "kernels/attention_v3.cuh"
+#include "kernels/attention_v4.cuh"
 #include "kernels/ladder.cuh"
+
+#include <iterator>
+#include <type_traits>
+#include <vector>
 
 namespace mt {
 
@@ -30,6 +36,7 @@ struct AttentionRung {
   int version;
   size_t (*workspace)(const AttentionArgs&);      // floats of AttentionArgs::workspace; nullptr: none
   AttentionKernel kernels[kMaxAttentionKernels];  // launched in order; the unused ones are {} (no kernel)
+  bool tensor_cores = false;  // its products run on tensor cores from float16/bfloat16 operands
 
   size_t workspace_floats(const AttentionArgs& a) const { return workspace == nullptr ? 0 : workspace(a); }
 };
@@ -43,7 +50,27 @@ inline const AttentionRung kAttentionLadder[] = {
       {"attention_v1_output", attention_v1_output_kernel<T>, attention_v1_output_config}}},
     {2, attention_v2_workspace_floats, {{"attention_v2", attention_v2_kernel<T>, attention_v2_config}}},
     {3, nullptr, {{"attention_v3", attention_v3_kernel<T>, attention_v3_config}}},
+    {4, nullptr, {{"attention_v4", attention_v4_kernel<T>, attention_v4_config}}, true},
 };
+
+// The rung the op attention_forward runs for storage type T: the last, but for float32 the last without
+// tensor cores, so that a float32 op keeps float32 accuracy (a tensor-core rung runs when asked by number).
+template <typename T>
+const AttentionRung& best_attention_rung() {
+  const auto& ladder = kAttentionLadder<T>;
+  size_t best = std::size(ladder) - 1;
+  while (std::is_same_v<T, float> && ladder[best].tensor_cores && best > 0) --best;
+  return ladder[best];
+}
+
+// The versions of the rungs marked tensor_cores.
+template <typename T>
+std::vector<int64_t> tensor_core_versions() {
+  std::vector<int64_t> versions;
+  for (const AttentionRung& rung : kAttentionLadder<T>)
+    if (rung.tensor_cores) versions.push_back(rung.version);
+  return versions;
+}
 
 // grad_q, grad_k, grad_v (and delta) from q, k, v, out, lse and grad_out, in this order.
 template <typename T>

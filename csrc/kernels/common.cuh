@@ -10,7 +10,8 @@
 //   * every kernel has a host function `<name>_config(...)` returning its mt::LaunchConfig, so the
 //     GPU launcher and the emulator launch it with the same grid, block and shared-memory size;
 //   * warp-level code uses the *_sync intrinsics with an explicit mask;
-//   * no inline PTX or tensor-core instructions without a plain-C++ path.
+//   * tensor cores only through WMMA (nvcuda::wmma, which the emulator implements: emu/wmma.h), and
+//     no inline PTX.
 #pragma once
 
 #ifdef MT_EMULATED
@@ -40,7 +41,7 @@ __device__ __forceinline__ T* dynamic_shared() {
 #ifdef MT_EMULATED
   return reinterpret_cast<T*>(emu::dynamic_shared_memory());
 #else
-  extern __shared__ __align__(16) unsigned char mt_dynamic_shared_bytes[];
+  extern __shared__ __align__(128) unsigned char mt_dynamic_shared_bytes[];  // WMMA tiles: 32 at least
   return reinterpret_cast<T*>(mt_dynamic_shared_bytes);
 #endif
 }

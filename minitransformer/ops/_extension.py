@@ -29,5 +29,6 @@ HAS_CUDA_KERNELS = _load()
 def kernel_versions(op):
     """The versions of ``op``'s CUDA kernel ladder, oldest first, as the extension was built: the rungs
     that csrc/kernels/<op>_ladder.cuh lists, one per csrc/kernels/<op>_v<k>.cuh. The last is the best, the
-    one the op runs on CUDA by default. ValueError for an op without a ladder."""
+    one the op runs on CUDA by default (for float32 attention, the last that is not a tensor-core rung:
+    ops.attention.TENSOR_CORE_VERSIONS). ValueError for an op without a ladder."""
     return tuple(torch.ops.minitransformer.kernel_versions(op))

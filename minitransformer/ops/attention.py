@@ -17,6 +17,8 @@ Backends of :func:`attention`:
   (csrc/cpu/attention_forward.cpp; float32 and float64, and bfloat16 and float16 computed in float32, lse
   float32: ops/dtypes.py); the best CUDA kernel on the GPU (float32, float16,
   bfloat16; D a multiple of 8 in 16..128), or rung ``version`` of the ladder (csrc/kernels/attention_v*.cuh);
+  the best kernel for float32 leaves out the tensor-core rungs (``TENSOR_CORE_VERSIONS``), which round to
+  half precision;
 * ``"emulated"`` — CUDA kernel ``version`` run on float32 CPU tensors by the CUDA emulator (csrc/emu/).
 
 The same attention in torch ops (``"eager"``) and through ``F.scaled_dot_product_attention`` (``"torch"``)
@@ -28,10 +30,16 @@ import torch
 from minitransformer.ops._extension import kernel_versions  # importing _extension registers the ops
 from minitransformer.ops.dtypes import compute_dtype
 
-CUDA_VERSIONS = kernel_versions("attention")
-BACKENDS = ("fused", "emulated")
-
 _ops = torch.ops.minitransformer
+
+CUDA_VERSIONS = kernel_versions("attention")
+# The rungs whose products run on tensor cores (csrc/kernels/attention_v4.cuh): they round q, k, v and P to
+# float16 (bfloat16 for bfloat16 inputs), so they are never the default for float32 inputs, and their
+# relative error against the float64 reference is bounded by TENSOR_CORE_TOLERANCE, not float32's: with
+# float16's round-off u = 2^-11 ≈ 4.9e-4, ≈ 0.8 u measured under the emulator; 2e-3 ≈ 4 u.
+TENSOR_CORE_VERSIONS = tuple(_ops.attention_tensor_core_versions())
+TENSOR_CORE_TOLERANCE = 2e-3
+BACKENDS = ("fused", "emulated")
 
 
 # --- fake (meta) kernels: shapes and dtypes only, for torch.compile and FakeTensor --------------------
@@ -120,13 +128,13 @@ def attention(q, k, v, *, causal=False, key_padding_mask=None, scale=None, backe
 
     ``backend`` and the masks: see the module docstring. ``version`` picks a rung of the CUDA ladder
     (``kernel_versions("attention")``) for ``"fused"`` on CUDA tensors and for ``"emulated"`` (default:
-    the best); ``order``, ``seed`` and ``scheduler`` are the emulator's options (ops/emulated.py).
+    the best for q's dtype); ``order``, ``seed`` and ``scheduler`` are the emulator's options (ops/emulated.py).
     """
     _check_args(q, k, v, key_padding_mask, backend, version)
     scale = None if scale is None else float(scale)
     if backend == "emulated":
         return _ops.emulated_attention_forward(q, k, v, causal, key_padding_mask, scale,
-                                               version or CUDA_VERSIONS[-1], order, seed, scheduler)[0]
+                                               version, order, seed, scheduler)[0]
     if version is None:
         return _ops.attention_forward(q, k, v, causal, key_padding_mask, scale)[0]
     if not q.is_cuda:

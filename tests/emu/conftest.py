@@ -3,8 +3,9 @@
 ``test_kernels`` builds tests/emu/kernels/capi.cpp (the broken kernels and the check kernels, no torch
 headers: a few seconds with g++) into a shared library under the temp directory, cached by a hash of
 its sources, and wraps it for ctypes; ``test_kernels_ucontext``: the same with the portable fiber
-switch. ``error_report`` collects the emulated-vs-reference max relative error per kernel; it is
-printed in pytest's terminal summary.
+switch; ``test_kernels_wrong_layout``: the same with a wrong WMMA fragment layout. ``error_report``
+collects the emulated-vs-reference max relative error per kernel; it is printed in pytest's terminal
+summary.
 """
 
 import ctypes
@@ -84,6 +85,12 @@ def test_kernels():
 def test_kernels_ucontext():
     """The same kernels with the portable fiber switch (POSIX swapcontext) instead of the x86-64 one."""
     return TestKernels(_build_library("-DMT_EMU_UCONTEXT"))
+
+
+@pytest.fixture(scope="session")
+def test_kernels_wrong_layout():
+    """The same kernels with a deliberately wrong WMMA fragment layout (emu/wmma.h, MT_EMU_WMMA_WRONG_LAYOUT)."""
+    return TestKernels(_build_library("-DMT_EMU_WMMA_WRONG_LAYOUT"))
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from minitransformer import ops
+from minitransformer.ops.attention import TENSOR_CORE_TOLERANCE, TENSOR_CORE_VERSIONS
 from minitransformer.reference.attention import attention_forward
 from helpers import TOLERANCE, relative_error
 
@@ -35,7 +36,9 @@ def test_every_version_and_dtype_matches_reference(version, dtype, n_q, n_k, dim
     out, lse = _ops.attention_kernel(q.cuda(), k.cuda(), v.cuda(), causal, cuda_mask, None, version)
     assert out.dtype == dtype and lse.dtype == torch.float32
     assert torch.isfinite(out).all()
-    assert relative_error(out.float().cpu(), expected, floor=1.0) < TOLERANCE[dtype]
+    # A tensor-core rung rounds float32 inputs to float16: float16's tolerance at least.
+    tolerance = max(TOLERANCE[dtype], TENSOR_CORE_TOLERANCE) if version in TENSOR_CORE_VERSIONS else TOLERANCE[dtype]
+    assert relative_error(out.float().cpu(), expected, floor=1.0) < tolerance
     np.testing.assert_array_equal(np.isneginf(lse.cpu().numpy()), np.isneginf(ref_lse))
 
 

@@ -1,5 +1,6 @@
 """Every CUDA attention kernel (csrc/kernels/attention_*.cuh), run by the CUDA emulator on the CPU in
-every resume order, against the NumPy float64 reference."""
+every resume order, against the NumPy float64 reference: the float32 rungs within TOLERANCE, the
+tensor-core rungs (q, k, v and P rounded to float16) within TENSOR_CORE_TOLERANCE."""
 
 import re
 
@@ -10,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minitransformer import ops
+from minitransformer.ops.attention import TENSOR_CORE_TOLERANCE, TENSOR_CORE_VERSIONS
 from minitransformer.ops.emulated import ORDERS
 from minitransformer.reference.attention import attention_backward, attention_forward
 from helpers import relative_error
@@ -17,7 +19,11 @@ from helpers import relative_error
 _ops = torch.ops.minitransformer
 TOLERANCE = 2e-6  # float32 kernels against float64, relative to the norm of the result
 VERSIONS = ops.kernel_versions("attention")
-BEST = VERSIONS[-1]
+BEST = None  # the op's choice: the best rung for float32
+
+
+def tolerance(version):
+    return TENSOR_CORE_TOLERANCE if version in TENSOR_CORE_VERSIONS else TOLERANCE
 
 
 def make_case(batch, heads, n_q, n_k, dim, seed, masked, causal):
@@ -45,10 +51,20 @@ def test_forward_of_every_version_in_every_order(version, order, case):
     q, k, v, mask, _, _, ref_out, ref_lse = make_case(*shape, seed=version, masked=masked, causal=causal)
     out, lse = _ops.emulated_attention_forward(q, k, v, causal, mask, None, version, order, 7, "fibers")
     assert torch.isfinite(out).all()
-    assert relative_error(out, ref_out, floor=1.0) < TOLERANCE
+    assert relative_error(out, ref_out, floor=1.0) < tolerance(version)
     np.testing.assert_array_equal(np.isneginf(lse.numpy()), np.isneginf(ref_lse))
     finite = np.isfinite(ref_lse)
-    assert relative_error(lse.numpy()[finite], ref_lse[finite], floor=1.0) < TOLERANCE
+    assert relative_error(lse.numpy()[finite], ref_lse[finite], floor=1.0) < tolerance(version)
+
+
+def test_float32_inputs_skip_the_tensor_core_rungs_by_default():
+    q, k, v, mask, *_ = make_case(1, 2, 20, 33, 16, seed=4, masked=True, causal=False)
+    best_float32 = max(set(VERSIONS) - set(TENSOR_CORE_VERSIONS))
+    default = _ops.emulated_attention_forward(q, k, v, False, mask, None, None, "forward", 0, "fibers")
+    chosen = _ops.emulated_attention_forward(q, k, v, False, mask, None, best_float32, "forward", 0, "fibers")
+    for got, expected in zip(default, chosen):
+        torch.testing.assert_close(got, expected, rtol=0, atol=0)
+    assert torch.equal(ops.attention(q, k, v, key_padding_mask=mask, backend="emulated"), default[0])
 
 
 @pytest.mark.parametrize("order", ORDERS)
@@ -81,10 +97,11 @@ def test_best_version_on_random_shapes_with_autograd(n_q, n_k, dim, causal, mask
         assert relative_error(leaf.grad, ref, floor=1.0) < TOLERANCE
 
 
-def test_thread_scheduler_runs_the_best_version():
+@pytest.mark.parametrize("version", [BEST, *TENSOR_CORE_VERSIONS])
+def test_thread_scheduler_runs_the_best_and_the_tensor_core_versions(version):
     q, k, v, mask, _, _, ref_out, _ = make_case(1, 1, 20, 40, 16, seed=5, masked=True, causal=True)
-    out, _ = _ops.emulated_attention_forward(q, k, v, True, mask, None, BEST, "forward", 0, "threads")
-    assert relative_error(out, ref_out, floor=1.0) < TOLERANCE
+    out, _ = _ops.emulated_attention_forward(q, k, v, True, mask, None, version, "forward", 0, "threads")
+    assert relative_error(out, ref_out, floor=1.0) < tolerance(version)
 
 
 def test_emulated_inputs_are_checked():
@@ -95,8 +112,9 @@ def test_emulated_inputs_are_checked():
     wide = torch.randn(1, 1, 4, 136)
     with pytest.raises(RuntimeError, match="head dimension D must be at most 128"):
         _ops.emulated_attention_forward(wide, wide, wide, False, None, None, 3, "forward", 0, "fibers")
-    with pytest.raises(RuntimeError, match=re.escape(f"version must be one of {list(VERSIONS)}, got {BEST + 1}")):
-        _ops.emulated_attention_forward(q, q, q, False, None, None, BEST + 1, "forward", 0, "fibers")
+    beyond = VERSIONS[-1] + 1
+    with pytest.raises(RuntimeError, match=re.escape(f"version must be one of {list(VERSIONS)}, got {beyond}")):
+        _ops.emulated_attention_forward(q, q, q, False, None, None, beyond, "forward", 0, "fibers")
     with pytest.raises(RuntimeError, match="order must be"):
         _ops.emulated_attention_forward(q, q, q, False, None, None, 3, "sideways", 0, "fibers")
 

@@ -13,6 +13,7 @@ import torch
 from minitransformer import ops
 from minitransformer.ops import emulated
 from minitransformer.ops.attention import CUDA_VERSIONS as ATTENTION_VERSIONS
+from minitransformer.ops.attention import TENSOR_CORE_VERSIONS
 from minitransformer.ops.softmax import CUDA_VERSIONS as SOFTMAX_VERSIONS
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -48,6 +49,7 @@ def test_the_extension_reports_exactly_the_rung_files():
 def test_the_python_constants_are_the_extensions_lists():
     assert SOFTMAX_VERSIONS == emulated.SOFTMAX_VERSIONS == ops.kernel_versions("softmax")
     assert ATTENTION_VERSIONS == ops.kernel_versions("attention")
+    assert set(TENSOR_CORE_VERSIONS) < set(ATTENTION_VERSIONS)  # the float32 default needs a rung without
 
 
 def _softmax_calls(version):

@@ -1,4 +1,4 @@
-// The test kernels by name, each with its launch configuration (tests only): the broken and check
+// The test kernels by name, each with its launch configuration (tests only): the broken, check and WMMA
 // kernels below, and the rungs of the softmax ladder under their names (softmax_v1, …). Shared by the
 // ctypes library the pytest tests load (capi.cpp) and the ThreadSanitizer driver (tests/tsan/driver.cpp).
 #pragma once
@@ -13,6 +13,7 @@
 #include "softmax_early_return.cuh"
 #include "softmax_missing_barrier.cuh"
 #include "softmax_wrong_lane.cuh"
+#include "wmma.cuh"
 
 namespace mt::test_kernels {
 
@@ -44,6 +45,21 @@ inline const Entry kEntries[] = {
      [](int, int) { return block_of(64, 64 * sizeof(float)); }},
     {"read_unwritten_static", checks::read_unwritten_static_kernel, [](int, int) { return block_of(64, 0); }},
     {"intrinsics", checks::intrinsics_kernel, [](int, int cols) { return block_of(cols, 0); }},
+    {"round_half", wmma_checks::round_trip_kernel<__half>, [](int, int) { return block_of(32, 0); }},
+    {"round_bfloat16", wmma_checks::round_trip_kernel<__nv_bfloat16>, [](int, int) { return block_of(32, 0); }},
+#define MT_WMMA_GEMM(name, H, A, B, C) \
+  {"wmma_" name, wmma_checks::gemm_kernel<H, nvcuda::wmma::A, nvcuda::wmma::B, C>, wmma_checks::gemm_config}
+    MT_WMMA_GEMM("half_row_col_row", __half, row_major, col_major, true),
+    MT_WMMA_GEMM("half_col_row_col", __half, col_major, row_major, false),
+    MT_WMMA_GEMM("half_row_row_row", __half, row_major, row_major, true),
+    MT_WMMA_GEMM("half_col_col_col", __half, col_major, col_major, false),
+    MT_WMMA_GEMM("bfloat16_row_col_row", __nv_bfloat16, row_major, col_major, true),
+    MT_WMMA_GEMM("bfloat16_col_row_col", __nv_bfloat16, col_major, row_major, false),
+#undef MT_WMMA_GEMM
+    {"wmma_fragment_map", wmma_checks::fragment_map_kernel, [](int, int) { return block_of(32, 1024); }},
+    {"wmma_misaligned_load", wmma_checks::misaligned_load_kernel, [](int, int) { return block_of(32, 1024); }},
+    {"wmma_divergent_mma", wmma_checks::divergent_mma_kernel, [](int, int) { return block_of(32, 0); }},
+    {"attention_v4", wmma_checks::v4_kernel, wmma_checks::v4_config},
 };
 
 inline std::optional<Entry> find(const char* name) {
