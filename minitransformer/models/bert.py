@@ -70,9 +70,9 @@ class BertModel(nn.Module):
         self.layers = nn.ModuleList(
             TransformerEncoderLayer(config.d_model, config.n_heads, config.d_ff, config.dropout, activation="gelu",
                                     layer_norm_eps=1e-12, attention_dropout=config.attention_dropout, backend=backend,
-                                    rotary=config.positions == "rotary")
+                                    rotary=config.positions == "rotary", activation_dropout=config.activation_dropout)
             for _ in range(config.n_layers))
-        self.pooler = Linear(config.d_model, config.d_model)
+        self.pooler = Linear(config.d_model, config.d_model, backend=backend)
 
     def forward(self, input_ids, segment_ids=None, padding_mask=None):
         if input_ids.ndim != 2:
@@ -102,11 +102,11 @@ class BertForPreTraining(nn.Module):
         super().__init__()
         self.config = config
         self.bert = BertModel(config)
-        self.mlm_transform = Linear(config.d_model, config.d_model)
+        self.mlm_transform = Linear(config.d_model, config.d_model, backend=self.bert.backend)
         self.mlm_activation = GELU()
         self.mlm_norm = LayerNorm(config.d_model, eps=1e-12, backend=self.bert.backend)
         self.mlm_bias = nn.Parameter(torch.zeros(config.vocab_size))
-        self.nsp_head = Linear(config.d_model, 2)
+        self.nsp_head = Linear(config.d_model, 2, backend=self.bert.backend)
 
     def mlm_logits(self, hidden):
         x = self.mlm_norm(self.mlm_activation(self.mlm_transform(hidden)))  # (..., d_model)

@@ -24,7 +24,7 @@ class SequenceClassifier(nn.Module):
             raise ValueError(f"num_classes must be an int >= 2, got {num_classes!r}")
         self.encoder, self.pooling = encoder, pooling
         self.dropout = Dropout(dropout)
-        self.head = Linear(encoder.config.d_model, num_classes)
+        self.head = Linear(encoder.config.d_model, num_classes, backend=encoder.backend)
 
     def forward(self, input_ids, padding_mask):
         hidden = self.encoder(input_ids, padding_mask=padding_mask)  # (B, N, d_model)

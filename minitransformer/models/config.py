@@ -28,6 +28,7 @@ class TransformerConfig:
     d_ff: int = 512
     dropout: float = 0.1
     attention_dropout: float = 0.0  # the fused kernel has no attention dropout
+    activation_dropout: float = None  # the FFN hidden layer's; None: ``dropout`` (every checkpoint so far)
     backend: str = "auto"
     positions: str = "learned"
 

@@ -41,7 +41,7 @@ class GPT(nn.Module):
         self.layers = nn.ModuleList(
             TransformerEncoderLayer(config.d_model, config.n_heads, config.d_ff, config.dropout, activation="gelu",
                                     norm_first=True, attention_dropout=config.attention_dropout, backend=backend,
-                                    rotary=config.positions == "rotary")
+                                    rotary=config.positions == "rotary", activation_dropout=config.activation_dropout)
             for _ in range(config.n_layers))
         self.final_norm = LayerNorm(config.d_model, backend=backend)
 
@@ -101,7 +101,7 @@ class GPTEncoder(nn.Module):
 
     def __init__(self, gpt):
         super().__init__()
-        self.gpt, self.config = gpt, gpt.config
+        self.gpt, self.config, self.backend = gpt, gpt.config, gpt.backend
 
     def forward(self, input_ids, padding_mask=None):
         return self.gpt.hidden_states(input_ids.masked_fill(input_ids == CLS_ID, SEP_ID))  # (B, T, d_model)

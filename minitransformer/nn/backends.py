@@ -2,7 +2,8 @@
 
     "eager"  the equations in torch ops, the teaching path (attention: nn/attention.py:eager_attention, every
              mask and dropout; cross-entropy: nn/losses.py)
-    "torch"  PyTorch's own: ``F.scaled_dot_product_attention`` (every mask, dropout), ``F.cross_entropy``
+    "torch"  PyTorch's own: ``F.scaled_dot_product_attention`` (every mask, dropout), ``F.cross_entropy``,
+             ``F.linear``
     "fused"  our compiled ops (``minitransformer.ops``): the flash-attention kernel (``is_causal`` and
              ``key_padding_mask`` only, no attention dropout), the fused cross-entropy
     "auto"   "fused" when the compiled extension loads, else "eager"

@@ -35,17 +35,21 @@ def load_layer_from_torch(layer, torch_layer):
 
 
 class TransformerEncoderLayer(nn.Module):
-    """``dropout`` applies to the residual branches and the FFN hidden layer; ``attention_dropout`` (default:
-    ``dropout``) to the attention weights — it must be 0.0 for ``backend="fused"``, which has none. ``rotary``
+    """``dropout`` applies to the residual branches; ``activation_dropout`` (default: ``dropout``, as in
+    ``torch.nn.TransformerEncoderLayer``; BERT and GPT-2 have none there) to the FFN hidden layer;
+    ``attention_dropout`` (default: ``dropout``) to the attention weights — it must be 0.0 for ``backend="fused"``, which has none. ``rotary``
     adds RoPE to the self-attention. ``activation``: "relu" (torch's default), "gelu" or "gelu_tanh"."""
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu", layer_norm_eps=1e-5,
-                 norm_first=False, bias=True, attention_dropout=None, backend="eager", rotary=False):
+                 norm_first=False, bias=True, attention_dropout=None, backend="eager", rotary=False,
+                 activation_dropout=None):
         super().__init__()
         attention_dropout = dropout if attention_dropout is None else attention_dropout
+        activation_dropout = dropout if activation_dropout is None else activation_dropout
         self.self_attn = MultiHeadAttention(d_model, nhead, dropout=attention_dropout, bias=bias, backend=backend,
                                             rotary=rotary)
-        self.feed_forward = FeedForward(d_model, dim_feedforward, dropout, activation, bias=bias, backend=backend)
+        self.feed_forward = FeedForward(d_model, dim_feedforward, activation_dropout, activation, bias=bias,
+                                        backend=backend)
         self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, backend=backend)
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, backend=backend)
         self.dropout1, self.dropout2 = Dropout(dropout, backend), Dropout(dropout, backend)

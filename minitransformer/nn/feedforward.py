@@ -30,10 +30,10 @@ class FeedForward(nn.Module):
         check_positive_int("dim_feedforward", dim_feedforward)
         check_probability("dropout", dropout)
         self.backend = resolve_backend(backend)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, backend=self.backend)
         self.activation_name, self.activation = activation, make_activation(activation)
         self.dropout = Dropout(dropout, self.backend)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, backend=self.backend)
 
     def _activated(self, x):
         """act(W1 x + b1), (..., dim_feedforward)."""

@@ -4,21 +4,28 @@
 
 Initialisation as PyTorch's ``nn.Linear`` (He et al. 2015's uniform variant with a = sqrt(5)):
 W, b ~ U(-1/sqrt(in_features), 1/sqrt(in_features)).
+
+``backend`` (nn/backends.py): "eager" computes x @ W^T, then adds b; "torch" and "fused" call ``F.linear``,
+one matrix product that adds b as it writes y (and sums db in one pass in the backward). The project has no
+matrix-product kernel of its own: on the CPU PyTorch's BLAS is the one to beat, not to re-write.
 """
 
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from minitransformer.nn._checks import check_positive_int, check_tensor
+from minitransformer.nn.backends import resolve_backend
 
 
 class Linear(nn.Module):
     """y = x @ weight.T + bias; parameter names and shapes match ``torch.nn.Linear``."""
 
-    def __init__(self, in_features, out_features, bias=True):
+    def __init__(self, in_features, out_features, bias=True, backend="eager"):
         super().__init__()
+        self.backend = resolve_backend(backend)
         check_positive_int("in_features", in_features)
         check_positive_int("out_features", out_features)
         self.in_features, self.out_features = in_features, out_features
@@ -35,8 +42,10 @@ class Linear(nn.Module):
 
     def forward(self, x):
         check_tensor("x", x, min_ndim=1, last_dim=self.in_features)
+        if self.backend != "eager":
+            return F.linear(x, self.weight, self.bias)  # (..., out_features)
         y = x @ self.weight.T  # (..., out_features)
         return y + self.bias if self.bias is not None else y
 
     def extra_repr(self):
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}, backend={self.backend}"

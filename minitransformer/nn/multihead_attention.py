@@ -39,10 +39,10 @@ class MultiHeadAttention(nn.Module):
         self.d_model, self.nhead, self.head_dim = d_model, nhead, d_model // nhead
         self.dropout, self.backend = dropout, backend
         self.kdim, self.vdim = kdim or d_model, vdim or d_model
-        self.q_proj = Linear(d_model, d_model, bias=bias)
-        self.k_proj = Linear(self.kdim, d_model, bias=bias)
-        self.v_proj = Linear(self.vdim, d_model, bias=bias)
-        self.out_proj = Linear(d_model, d_model, bias=bias)
+        self.q_proj = Linear(d_model, d_model, bias=bias, backend=backend)
+        self.k_proj = Linear(self.kdim, d_model, bias=bias, backend=backend)
+        self.v_proj = Linear(self.vdim, d_model, bias=bias, backend=backend)
+        self.out_proj = Linear(d_model, d_model, bias=bias, backend=backend)
         self.rotary = RotaryEmbedding(self.head_dim) if rotary else None
 
     def _split_heads(self, x):
