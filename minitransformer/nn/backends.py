@@ -5,7 +5,8 @@
     "torch"  PyTorch's own: ``F.scaled_dot_product_attention`` (every mask, dropout), ``F.cross_entropy``,
              ``F.linear``
     "fused"  our compiled ops (``minitransformer.ops``): the flash-attention kernel (``is_causal`` and
-             ``key_padding_mask`` only, no attention dropout), the fused cross-entropy
+             ``key_padding_mask`` only, no attention dropout), the fused cross-entropy, LayerNorm, bias + GELU
+             and dropout + residual; ``F.linear`` for the matrix products (no GEMM of our own)
     "auto"   "fused" when the compiled extension loads, else "eager"
 
 ``resolve_backend`` turns a requested name into one of ``BACKENDS`` — at construction, so that the layer's
