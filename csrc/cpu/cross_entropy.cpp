@@ -29,15 +29,6 @@ namespace {
 
 using at::vec::Vectorized;
 
-void check_targets_in_range(const int64_t* targets, int64_t rows, int64_t classes, int64_t ignore_index,
-                            const char* op) {
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t y = targets[r];
-    TORCH_CHECK(y == ignore_index || (y >= 0 && y < classes), op, ": target ", y, " at row ", r,
-                " is not in [0, ", classes, ") nor ignore_index=", ignore_index);
-  }
-}
-
 struct RowStats {
   double max, log_sum, sum;  // m, l = log sum exp(x - m), and sum_c x_c (only with label smoothing)
 };
@@ -105,9 +96,7 @@ at::Tensor cross_entropy_backward(const at::Tensor& logits_in, const at::Tensor&
   const char* op = "minitransformer::cross_entropy_backward";
   check_cross_entropy_args(logits_in, targets_in, label_smoothing, op);
   const int64_t rows = logits_in.size(0), classes = logits_in.size(1);
-  for (const auto* per_row : {&row_max_in, &log_sum_in, &grad_losses_in})
-    TORCH_CHECK(per_row->dim() == 1 && per_row->size(0) == rows && per_row->scalar_type() == logits_in.scalar_type(),
-                op, ": row_max, log_sum and grad_losses must be (rows,) in logits' dtype");
+  check_cross_entropy_backward_args(logits_in, row_max_in, log_sum_in, grad_losses_in, op);
   const at::Tensor logits = logits_in.contiguous(), targets = targets_in.contiguous();
   const at::Tensor row_max = row_max_in.contiguous(), log_sum = log_sum_in.contiguous();
   const at::Tensor grad_losses = grad_losses_in.contiguous();
