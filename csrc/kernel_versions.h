@@ -21,6 +21,10 @@ namespace emulated {
 // (docs/emulation.md), and the emulator's is the one that compiles each ladder.
 std::vector<int64_t> softmax_versions();
 std::vector<int64_t> attention_versions();
+std::vector<int64_t> dropout_versions();
+std::vector<int64_t> layer_norm_versions();
+std::vector<int64_t> bias_gelu_versions();
+std::vector<int64_t> cross_entropy_versions();
 }  // namespace emulated
 
 }  // namespace mt
