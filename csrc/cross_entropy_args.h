@@ -1,6 +1,9 @@
-// Argument checks shared by every cross-entropy implementation: logits (rows, classes), targets (rows).
+// Argument checks shared by every cross-entropy implementation: logits (rows, classes), targets (rows); and
+// the CUDA kernels' argument struct filled from contiguous tensors (CUDA and emulated CUDA).
 #pragma once
 #include <ATen/ATen.h>
+
+#include "kernels/cross_entropy_params.cuh"
 
 namespace mt {
 
@@ -17,6 +20,37 @@ inline void check_cross_entropy_args(const at::Tensor& logits, const at::Tensor&
               targets.device(), " and ", logits.device());
   TORCH_CHECK(label_smoothing >= 0.0 && label_smoothing <= 1.0, op, ": label_smoothing must be in [0, 1], got ",
               label_smoothing);
+}
+
+// Every target a class index or ignore_index (targets: `rows` int64 values in host memory).
+inline void check_targets_in_range(const int64_t* targets, int64_t rows, int64_t classes, int64_t ignore_index,
+                                   const char* op) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t y = targets[r];
+    TORCH_CHECK(y == ignore_index || (y >= 0 && y < classes), op, ": target ", y, " at row ", r,
+                " is not in [0, ", classes, ") nor ignore_index=", ignore_index);
+  }
+}
+
+inline void check_cross_entropy_backward_args(const at::Tensor& logits, const at::Tensor& row_max,
+                                             const at::Tensor& log_sum, const at::Tensor& grad_losses, const char* op) {
+  for (const auto* per_row : {&row_max, &log_sum, &grad_losses})
+    TORCH_CHECK(per_row->dim() == 1 && per_row->size(0) == logits.size(0) &&
+                    per_row->scalar_type() == logits.scalar_type() && per_row->device() == logits.device(),
+                op, ": row_max, log_sum and grad_losses must be (rows,) in logits' dtype and device");
+}
+
+// The kernels' view of float32 logits (rows, classes) and int64 targets (rows,); the rest is set by the caller.
+inline CrossEntropyArgs cross_entropy_args(const at::Tensor& logits, const at::Tensor& targets, int64_t ignore_index,
+                                           double label_smoothing) {
+  CrossEntropyArgs a{};
+  a.logits = logits.const_data_ptr<float>();
+  a.targets = targets.const_data_ptr<int64_t>();
+  a.rows = static_cast<int>(logits.size(0));
+  a.classes = static_cast<int>(logits.size(1));
+  a.ignore_index = ignore_index;
+  a.label_smoothing = static_cast<float>(label_smoothing);
+  return a;
 }
 
 }  // namespace mt

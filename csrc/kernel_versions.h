@@ -22,6 +22,10 @@ namespace emulated {
 std::vector<int64_t> softmax_versions();
 std::vector<int64_t> attention_versions();
 std::vector<int64_t> attention_tensor_core_versions();  // rungs that round their operands to half
+std::vector<int64_t> dropout_versions();
+std::vector<int64_t> layer_norm_versions();
+std::vector<int64_t> bias_gelu_versions();
+std::vector<int64_t> cross_entropy_versions();
 }  // namespace emulated
 
 }  // namespace mt

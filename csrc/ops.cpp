@@ -24,7 +24,11 @@ struct Ladder {
   std::vector<int64_t> (*versions)();
 };
 const Ladder kLadders[] = {{"attention", mt::emulated::attention_versions},
-                           {"softmax", mt::emulated::softmax_versions}};
+                           {"softmax", mt::emulated::softmax_versions},
+                           {"dropout", mt::emulated::dropout_versions},
+                           {"layer_norm", mt::emulated::layer_norm_versions},
+                           {"bias_gelu", mt::emulated::bias_gelu_versions},
+                           {"cross_entropy", mt::emulated::cross_entropy_versions}};
 
 std::vector<int64_t> kernel_versions(c10::string_view op) {
   std::string known;
@@ -77,20 +81,43 @@ TORCH_LIBRARY(minitransformer, m) {
         "-> (Tensor, Tensor, Tensor)");
   m.def("cross_entropy_backward(Tensor logits, Tensor targets, Tensor row_max, Tensor log_sum, "
         "Tensor grad_losses, int ignore_index, float label_smoothing) -> Tensor");
+  // One rung of the CUDA cross-entropy ladder (csrc/kernels/cross_entropy_ladder.cuh), forward and backward,
+  // run on CPU tensors by the emulator.
+  m.def("emulated_cross_entropy_forward(Tensor logits, Tensor targets, int ignore_index, float label_smoothing, "
+        "int version, str order, int seed, str scheduler) -> (Tensor, Tensor, Tensor)");
+  m.def("emulated_cross_entropy_backward(Tensor logits, Tensor targets, Tensor row_max, Tensor log_sum, "
+        "Tensor grad_losses, int ignore_index, float label_smoothing, int version, str order, int seed, "
+        "str scheduler) -> Tensor");
   // Layer normalisation over the last dimension: returns y and, for the backward, each row's mean and
   // 1/std; the backward returns (dx, dweight, dbias), the parameter sums in a fixed order.
   m.def("layer_norm_forward(Tensor x, Tensor weight, Tensor bias, float eps) -> (Tensor, Tensor, Tensor)");
   m.def("layer_norm_backward(Tensor grad_y, Tensor x, Tensor weight, Tensor mean, Tensor rstd) "
         "-> (Tensor, Tensor, Tensor)");
+  // One rung of the CUDA layer-norm ladder (csrc/kernels/layer_norm_ladder.cuh), forward and backward, run on
+  // CPU tensors by the emulator.
+  m.def("emulated_layer_norm_forward(Tensor x, Tensor weight, Tensor bias, float eps, int version, str order, "
+        "int seed, str scheduler) -> (Tensor, Tensor, Tensor)");
+  m.def("emulated_layer_norm_backward(Tensor grad_y, Tensor x, Tensor weight, Tensor mean, Tensor rstd, "
+        "int version, str order, int seed, str scheduler) -> (Tensor, Tensor, Tensor)");
   // The feed-forward's first bias add and its GELU in one pass: y = gelu(x + bias), approximate "none"
   // (erf) or "tanh"; the backward returns (dx, dbias), dbias summed in a fixed order.
   m.def("bias_gelu_forward(Tensor x, Tensor bias, str approximate) -> Tensor");
   m.def("bias_gelu_backward(Tensor grad_y, Tensor x, Tensor bias, str approximate) -> (Tensor, Tensor)");
+  // One rung of the CUDA bias + GELU ladder (csrc/kernels/bias_gelu_ladder.cuh), forward and backward, run
+  // on CPU tensors by the emulator.
+  m.def("emulated_bias_gelu_forward(Tensor x, Tensor bias, str approximate, int version, str order, int seed, "
+        "str scheduler) -> Tensor");
+  m.def("emulated_bias_gelu_backward(Tensor grad_y, Tensor x, Tensor bias, str approximate, int version, "
+        "str order, int seed, str scheduler) -> (Tensor, Tensor)");
   // Counter-based dropout (Philox4x32-10, the mask a pure function of seed, offset and element index), added
   // to an optional residual: y = residual + x m / (1 - p). The backward recomputes m: dx = dy m / (1 - p).
   m.def("dropout_add_forward(Tensor x, Tensor? residual, float p, int seed, int offset) -> Tensor");
   m.def("dropout_backward(Tensor grad_y, float p, int seed, int offset) -> Tensor");
   m.def("dropout_mask(int[] shape, float p, int seed, int offset) -> Tensor");
+  // One rung of the CUDA dropout ladder (csrc/kernels/dropout_ladder.cuh) run on CPU tensors by the emulator;
+  // order_seed seeds the "shuffle" order. Its backward is the same op on grad_y with no residual.
+  m.def("emulated_dropout_add(Tensor x, Tensor? residual, float p, int seed, int offset, int version, str order, "
+        "int order_seed, str scheduler) -> Tensor");
   // word2vec's negative-sampling SGD steps, fused and in place (csrc/cpu/word2vec.cpp): update
   // the rows of both tables that the windows touch; return the batch loss (0-d float64).
   m.def("cbow_sgd_step_(Tensor(a!) input_vectors, Tensor(b!) output_vectors, Tensor contexts, "

@@ -14,13 +14,13 @@
 #include <ATen/Parallel.h>
 #include <ATen/cpu/vec/functional.h>
 #include <ATen/cpu/vec/vec.h>
-#include <c10/util/string_view.h>
 #include <torch/library.h>
 
 #include <algorithm>
 #include <cmath>
 #include <tuple>
 
+#include "bias_gelu_args.h"
 #include "cpu/huge_pages.h"
 #include "cpu/rows.h"
 
@@ -32,19 +32,9 @@ using at::vec::Vectorized;
 constexpr double kSqrtHalf = 0.70710678118654752440, kInvSqrt2Pi = 0.39894228040143267794;
 constexpr double kSqrt2OverPi = 0.79788456080286535588, kCubic = 0.044715;
 
-bool is_tanh(c10::string_view approximate, const char* op) {
-  TORCH_CHECK(approximate == "none" || approximate == "tanh", op, ": approximate must be 'none' or 'tanh', got '",
-              std::string(approximate), "'");
-  return approximate == "tanh";
-}
-
-void check_bias_gelu_args(const at::Tensor& x, const at::Tensor& bias, const char* op) {
-  TORCH_CHECK(x.dim() >= 1 && x.size(-1) >= 1, op, ": x must have a non-empty last dimension, got ", x.sizes());
+void check_cpu_bias_gelu_args(const at::Tensor& x, const at::Tensor& bias, const char* op) {
+  check_bias_gelu_args(x, bias, op);
   check_cpu_float(x, "x", op);
-  TORCH_CHECK(bias.dim() == 1 && bias.size(0) == x.size(-1) && bias.scalar_type() == x.scalar_type() &&
-                  bias.device() == x.device(),
-              op, ": bias must be (", x.size(-1), ",) in x's dtype and device, got ", bias.sizes(), " ",
-              bias.scalar_type());
 }
 
 template <typename scalar_t>
@@ -73,7 +63,7 @@ struct Gelu {
 
 at::Tensor bias_gelu_forward(const at::Tensor& x_in, const at::Tensor& bias_in, c10::string_view approximate) {
   const char* op = "minitransformer::bias_gelu_forward";
-  check_bias_gelu_args(x_in, bias_in, op);
+  check_cpu_bias_gelu_args(x_in, bias_in, op);
   const bool tanh_form = is_tanh(approximate, op);
   const at::Tensor x = widened(x_in).contiguous(), bias = widened(bias_in).contiguous();
   const int64_t features = x.size(-1), rows = x.numel() / features;
@@ -94,9 +84,8 @@ at::Tensor bias_gelu_forward(const at::Tensor& x_in, const at::Tensor& bias_in, 
 std::tuple<at::Tensor, at::Tensor> bias_gelu_backward(const at::Tensor& grad_y_in, const at::Tensor& x_in,
                                                       const at::Tensor& bias_in, c10::string_view approximate) {
   const char* op = "minitransformer::bias_gelu_backward";
-  check_bias_gelu_args(x_in, bias_in, op);
-  TORCH_CHECK(grad_y_in.sizes() == x_in.sizes() && grad_y_in.scalar_type() == x_in.scalar_type(), op,
-              ": grad_y must have x's shape and dtype");
+  check_cpu_bias_gelu_args(x_in, bias_in, op);
+  check_bias_gelu_backward_args(grad_y_in, x_in, op);
   const bool tanh_form = is_tanh(approximate, op);
   const at::Tensor dy = widened(grad_y_in).contiguous(), x = widened(x_in).contiguous();
   const at::Tensor bias = widened(bias_in).contiguous();

@@ -31,15 +31,6 @@ namespace {
 
 using at::vec::Vectorized;
 
-void check_targets_in_range(const int64_t* targets, int64_t rows, int64_t classes, int64_t ignore_index,
-                            const char* op) {
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t y = targets[r];
-    TORCH_CHECK(y == ignore_index || (y >= 0 && y < classes), op, ": target ", y, " at row ", r,
-                " is not in [0, ", classes, ") nor ignore_index=", ignore_index);
-  }
-}
-
 struct RowStats {
   double max, log_sum, sum;  // m, l = log sum exp(x - m), and sum_c x_c (only with label smoothing)
 };

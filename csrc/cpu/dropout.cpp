@@ -4,7 +4,8 @@
 // the NumPy reference does (minitransformer/reference/dropout.py): element i reads word i mod 4 of
 // philox(counter = (i/4 low, i/4 high, offset low, offset high), key = (seed low, seed high)) and is kept
 // when that word is below floor((1 - p) 2^32). So the backward recomputes the mask instead of storing it,
-// and the bits are the same for any thread count (tasks own whole batches of Philox calls). bfloat16 and
+// and the bits are the same for any thread count (tasks own whole batches of Philox calls). Each element is
+// kernels/philox.cuh:dropout_element, which the CUDA ladder calls too: y is the same bits there. bfloat16 and
 // float16 elements are read and written in place, the arithmetic in float32 (one rounding per element).
 #include <ATen/ATen.h>
 #include <ATen/OpMathType.h>
@@ -16,33 +17,16 @@
 
 #include "cpu/huge_pages.h"
 #include "cpu/rows.h"
+#include "dropout_args.h"
 
 namespace mt::cpu {
 namespace {
 
-constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;  // Philox round multipliers
-constexpr uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;  // key schedule (Weyl) increments
-
-struct DropoutParams {
-  uint64_t threshold;  // keep when the word is below it: floor((1 - p) 2^32)
-  double scale;        // 1 / (1 - p); 0 when p = 1
-  uint32_t seed_lo, seed_hi, offset_lo, offset_hi;
-};
-
-DropoutParams make_params(double p, int64_t seed, int64_t offset, const char* op) {
-  TORCH_CHECK(p >= 0.0 && p <= 1.0, op, ": p must be in [0, 1], got ", p);
-  TORCH_CHECK(seed >= 0 && offset >= 0, op, ": seed and offset must be >= 0, got ", seed, " and ", offset);
-  const uint64_t s = uint64_t(seed), o = uint64_t(offset);
-  return {uint64_t((1.0 - p) * 4294967296.0), p == 1.0 ? 0.0 : 1.0 / (1.0 - p), uint32_t(s), uint32_t(s >> 32),
-          uint32_t(o), uint32_t(o >> 32)};
-}
-
 constexpr int64_t kGroupsPerBatch = 64;  // Philox calls computed side by side (the loops vectorise)
 
 // The words of Philox calls first_group .. first_group + count - 1 (count <= kGroupsPerBatch) into
-// words[4 j + lane]. Each call is 10 rounds of
-//   (c0, c1, c2, c3) <- (hi(M1 c2) ^ c1 ^ k0, lo(M1 c2), hi(M0 c0) ^ c3 ^ k1, lo(M0 c0)),
-// the key bumped by (W0, W1) between rounds; the calls are independent, so each round is one loop over them.
+// words[4 j + lane]: kernels/philox.cuh's rounds, but the calls are independent, so each round is one loop
+// over them (which vectorises).
 void philox_batch(const DropoutParams& params, uint64_t first_group, int64_t count, uint32_t* words) {
   uint32_t c0[kGroupsPerBatch], c1[kGroupsPerBatch], c2[kGroupsPerBatch], c3[kGroupsPerBatch];
   for (int64_t j = 0; j < count; ++j) {
@@ -53,13 +37,13 @@ void philox_batch(const DropoutParams& params, uint64_t first_group, int64_t cou
     c3[j] = params.offset_hi;
   }
   uint32_t k0 = params.seed_lo, k1 = params.seed_hi;
-  for (int round = 0; round < 10; ++round) {
+  for (int round = 0; round < kPhiloxRounds; ++round) {
     if (round) {
-      k0 += kW0;
-      k1 += kW1;
+      k0 += kPhiloxW0;
+      k1 += kPhiloxW1;
     }
     for (int64_t j = 0; j < count; ++j) {
-      const uint64_t p0 = uint64_t(kM0) * c0[j], p1 = uint64_t(kM1) * c2[j];
+      const uint64_t p0 = uint64_t(kPhiloxM0) * c0[j], p1 = uint64_t(kPhiloxM1) * c2[j];
       const uint32_t n0 = uint32_t(p1 >> 32) ^ c1[j] ^ k0, n2 = uint32_t(p0 >> 32) ^ c3[j] ^ k1;
       c0[j] = n0;
       c1[j] = uint32_t(p1);
@@ -94,10 +78,8 @@ at::Tensor dropout_add_forward(const at::Tensor& x_in, const std::optional<at::T
                                int64_t seed, int64_t offset) {
   const char* op = "minitransformer::dropout_add_forward";
   check_cpu_float(x_in, "x", op);
-  const DropoutParams params = make_params(p, seed, offset, op);
-  if (residual_in.has_value())
-    TORCH_CHECK(residual_in->sizes() == x_in.sizes() && residual_in->scalar_type() == x_in.scalar_type(), op,
-                ": residual must have x's shape and dtype, got ", residual_in->sizes(), " and ", x_in.sizes());
+  const DropoutParams params = make_dropout_params(p, seed, offset, op);
+  check_dropout_residual(x_in, residual_in, op);
   const at::Tensor x = x_in.contiguous();
   const at::Tensor residual = residual_in.has_value() ? residual_in->contiguous() : at::Tensor();
   at::Tensor y = empty_output(x.sizes(), x.options());
@@ -110,8 +92,9 @@ at::Tensor dropout_add_forward(const at::Tensor& x_in, const std::optional<at::T
     const uint64_t threshold = params.threshold;
     for_each_batch(params, x.numel(), [&](int64_t begin, int64_t end, const uint32_t* words) {
       for (int64_t i = begin; i < end; ++i) {
-        const acc_t kept = uint64_t(words[i - begin]) < threshold ? acc_t(in[i]) * scale : acc_t(0);
-        out[i] = static_cast<scalar_t>(res ? kept + acc_t(res[i]) : kept);
+        const bool keep = words[i - begin] < threshold;
+        out[i] = static_cast<scalar_t>(dropout_element(acc_t(in[i]), res ? acc_t(res[i]) : acc_t(0), res != nullptr,
+                                                       keep, scale));
       }
     });
   });
@@ -121,7 +104,7 @@ at::Tensor dropout_add_forward(const at::Tensor& x_in, const std::optional<at::T
 at::Tensor dropout_backward(const at::Tensor& grad_y_in, double p, int64_t seed, int64_t offset) {
   const char* op = "minitransformer::dropout_backward";
   check_cpu_float(grad_y_in, "grad_y", op);
-  const DropoutParams params = make_params(p, seed, offset, op);
+  const DropoutParams params = make_dropout_params(p, seed, offset, op);
   const at::Tensor dy = grad_y_in.contiguous();
   at::Tensor dx = empty_output(dy.sizes(), dy.options());
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, dy.scalar_type(), "dropout_backward", [&] {
@@ -132,7 +115,8 @@ at::Tensor dropout_backward(const at::Tensor& grad_y_in, double p, int64_t seed,
     const uint64_t threshold = params.threshold;
     for_each_batch(params, dy.numel(), [&](int64_t begin, int64_t end, const uint32_t* words) {
       for (int64_t i = begin; i < end; ++i)
-        out[i] = static_cast<scalar_t>(uint64_t(words[i - begin]) < threshold ? acc_t(grad[i]) * scale : acc_t(0));
+        out[i] = static_cast<scalar_t>(dropout_element(acc_t(grad[i]), acc_t(0), false, words[i - begin] < threshold,
+                                                       scale));
     });
   });
   return dx;
@@ -140,7 +124,7 @@ at::Tensor dropout_backward(const at::Tensor& grad_y_in, double p, int64_t seed,
 
 // The keep mask itself (bool, x's shape), for tests and for readers who want to look at it.
 at::Tensor dropout_mask(at::IntArrayRef shape, double p, int64_t seed, int64_t offset) {
-  const DropoutParams params = make_params(p, seed, offset, "minitransformer::dropout_mask");
+  const DropoutParams params = make_dropout_params(p, seed, offset, "minitransformer::dropout_mask");
   at::Tensor mask = at::empty(shape, at::TensorOptions().dtype(at::kBool));
   bool* out = mask.mutable_data_ptr<bool>();
   for_each_batch(params, mask.numel(), [&](int64_t begin, int64_t end, const uint32_t* words) {

@@ -22,20 +22,17 @@
 
 #include "cpu/huge_pages.h"
 #include "cpu/rows.h"
+#include "layer_norm_args.h"
 
 namespace mt::cpu {
 namespace {
 
 using at::vec::Vectorized;
 
-void check_layer_norm_args(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, const char* op) {
-  TORCH_CHECK(x.dim() >= 1 && x.size(-1) >= 1, op, ": x must have a non-empty last dimension, got ", x.sizes());
+void check_cpu_layer_norm_args(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                               const char* op) {
+  check_layer_norm_args(x, weight, bias, op);
   check_cpu_float(x, "x", op);
-  for (const auto* parameter : {&weight, &bias})
-    TORCH_CHECK(parameter->dim() == 1 && parameter->size(0) == x.size(-1) &&
-                    parameter->scalar_type() == x.scalar_type() && parameter->device() == x.device(),
-                op, ": weight and bias must be (", x.size(-1), ",) in x's dtype and device, got ", parameter->sizes(),
-                " ", parameter->scalar_type());
 }
 
 template <typename scalar_t>
@@ -82,7 +79,7 @@ void layer_norm_backward_row(const scalar_t* dy, const scalar_t* x, const scalar
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> layer_norm_forward(const at::Tensor& x_in, const at::Tensor& weight_in,
                                                                   const at::Tensor& bias_in, double eps) {
-  check_layer_norm_args(x_in, weight_in, bias_in, "minitransformer::layer_norm_forward");
+  check_cpu_layer_norm_args(x_in, weight_in, bias_in, "minitransformer::layer_norm_forward");
   TORCH_CHECK(eps > 0, "minitransformer::layer_norm_forward: eps must be positive, got ", eps);
   const at::Tensor x = widened(x_in).contiguous(), weight = widened(weight_in).contiguous();
   const at::Tensor bias = widened(bias_in).contiguous();
@@ -108,11 +105,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> layer_norm_backward(const at::Ten
                                                                    const at::Tensor& mean_in,
                                                                    const at::Tensor& rstd_in) {
   const char* op = "minitransformer::layer_norm_backward";
-  check_layer_norm_args(x_in, weight_in, weight_in, op);
-  TORCH_CHECK(grad_y_in.sizes() == x_in.sizes() && grad_y_in.scalar_type() == x_in.scalar_type(), op,
-              ": grad_y must have x's shape and dtype");
+  check_cpu_layer_norm_args(x_in, weight_in, weight_in, op);
+  check_layer_norm_backward_args(grad_y_in, x_in, mean_in, rstd_in, op);
   const int64_t features = x_in.size(-1), rows = x_in.numel() / features;
-  TORCH_CHECK(mean_in.numel() == rows && rstd_in.numel() == rows, op, ": mean and rstd must have one value per row");
   const at::ScalarType stats_dtype = compute_dtype(x_in.scalar_type());
   TORCH_CHECK(mean_in.scalar_type() == stats_dtype && rstd_in.scalar_type() == stats_dtype, op, ": mean and rstd must be ",
               stats_dtype, " for x of dtype ", x_in.scalar_type());

@@ -47,8 +47,9 @@ def resolve_backend(name):
 
 
 def on_device(backend, x):
-    """The backend that runs for ``x`` in a layer whose fused op has only a CPU kernel (LayerNorm, bias + GELU,
-    dropout, cross-entropy): "fused" on a CUDA tensor runs PyTorch's own kernel ("torch") instead."""
+    """The backend that runs for ``x`` in a layer whose fused op's CUDA kernels have run only under the emulator
+    so far (LayerNorm, bias + GELU, dropout, cross-entropy): "fused" on a CUDA tensor runs PyTorch's own kernel
+    ("torch") instead."""
     return "torch" if backend == "fused" and x.is_cuda else backend
 
 

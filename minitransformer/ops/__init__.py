@@ -2,7 +2,8 @@
 
 softmax and attention have a ``backend=`` argument: ``"fused"`` (our C++/CUDA kernel) or ``"emulated"`` (a
 CUDA kernel of their ladder run on the CPU by csrc/emu/). The training ops — ``layer_norm``, ``bias_gelu``,
-``dropout_add``, ``cross_entropy`` — are C++ CPU kernels, each with a NumPy reference in reference/. Their
+``dropout_add``, ``cross_entropy`` — are C++ CPU kernels and CUDA ladders, each with a NumPy reference in
+reference/; ops/emulated_training.py runs their CUDA rungs on the CPU through the emulator. Their
 torch counterparts live in nn/ (nn may import ops, never the reverse): the safe softmax in nn/softmax.py,
 attention's eager and SDPA backends in nn/attention.py, LayerNorm, GELU, Dropout and the losses beside them.
 On the CPU every op takes float32, float64, bfloat16 and float16 (dtypes.py), and autocast has rules for them

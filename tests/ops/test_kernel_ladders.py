@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from minitransformer import ops
-from minitransformer.ops import emulated
+from minitransformer.ops import emulated, emulated_training
 from minitransformer.ops.attention import CUDA_VERSIONS as ATTENTION_VERSIONS
 from minitransformer.ops.attention import TENSOR_CORE_VERSIONS
 from minitransformer.ops.softmax import CUDA_VERSIONS as SOFTMAX_VERSIONS
@@ -50,6 +50,10 @@ def test_the_python_constants_are_the_extensions_lists():
     assert SOFTMAX_VERSIONS == emulated.SOFTMAX_VERSIONS == ops.kernel_versions("softmax")
     assert ATTENTION_VERSIONS == ops.kernel_versions("attention")
     assert set(TENSOR_CORE_VERSIONS) < set(ATTENTION_VERSIONS)  # the float32 default needs a rung without
+    assert emulated_training.DROPOUT_VERSIONS == ops.kernel_versions("dropout")
+    assert emulated_training.LAYER_NORM_VERSIONS == ops.kernel_versions("layer_norm")
+    assert emulated_training.BIAS_GELU_VERSIONS == ops.kernel_versions("bias_gelu")
+    assert emulated_training.CROSS_ENTROPY_VERSIONS == ops.kernel_versions("cross_entropy")
 
 
 def _softmax_calls(version):
@@ -64,6 +68,24 @@ def _attention_calls(version):
     return [(ValueError, lambda: ops.attention(q, q, q, backend="emulated", version=version)),
             (RuntimeError, lambda: _ops.emulated_attention_forward(q, q, q, False, None, None, version, "forward",
                                                                    0, "fibers"))]
+
+
+def _training_op_calls(op):
+    """The emulated training op ``op``'s Python face and its raw op, each given only a version."""
+    x, w, targets = torch.randn(2, 5), torch.ones(5), torch.tensor([0, 1])
+    face = {"dropout": lambda v: emulated_training.dropout_add(x, None, 0.5, 1, version=v),
+            "layer_norm": lambda v: emulated_training.layer_norm(x, w, w, version=v),
+            "bias_gelu": lambda v: emulated_training.bias_gelu(x, w, version=v),
+            "cross_entropy": lambda v: emulated_training.cross_entropy(x, targets, version=v)}[op]
+    raw = {"dropout": lambda v: _ops.emulated_dropout_add(x, None, 0.5, 1, 0, v, "forward", 0, "fibers"),
+           "layer_norm": lambda v: _ops.emulated_layer_norm_forward(x, w, w, 1e-5, v, "forward", 0, "fibers"),
+           "bias_gelu": lambda v: _ops.emulated_bias_gelu_forward(x, w, "none", v, "forward", 0, "fibers"),
+           "cross_entropy": lambda v: _ops.emulated_cross_entropy_forward(x, targets, -100, 0.0, v, "forward", 0,
+                                                                          "fibers")}[op]
+    return lambda version: [(ValueError, lambda: face(version)), (RuntimeError, lambda: raw(version))]
+
+
+TRAINING_OPS = ["dropout", "layer_norm", "bias_gelu", "cross_entropy"]
 
 
 def _cuda_calls(op, version):
@@ -82,7 +104,8 @@ def _check_error_names_the_ladder(op, calls, version):
         assert str(versions) in message or str(list(versions)) in message, message
 
 
-@pytest.mark.parametrize("op, calls", [("softmax", _softmax_calls), ("attention", _attention_calls)])
+@pytest.mark.parametrize("op, calls", [("softmax", _softmax_calls), ("attention", _attention_calls)]
+                         + [(op, _training_op_calls(op)) for op in TRAINING_OPS])
 def test_a_version_outside_the_ladder_is_an_error_naming_the_valid_ones(op, calls):
     for version in (0, ops.kernel_versions(op)[-1] + 1):
         _check_error_names_the_ladder(op, calls(version), version)

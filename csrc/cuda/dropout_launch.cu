@@ -1,0 +1,19 @@
+// Launcher of the CUDA dropout ladder (csrc/kernels/dropout_ladder.cuh). No torch headers here: the tensor
+// glue is csrc/cuda/dropout.cpp. The kernel runs on the stream it is given (PyTorch's current stream).
+#include "cuda/dropout_launch.h"
+#include "kernels/dropout_ladder.cuh"
+
+namespace mt::cuda {
+
+std::vector<int64_t> dropout_versions() { return ladder_versions(kDropoutLadder); }
+
+cudaError_t dropout_add(int version, const float* x, const float* residual, float* y, int n,
+                        const DropoutParams& params, cudaStream_t stream) {
+  const DropoutRung* rung = find_rung(kDropoutLadder, version);
+  if (rung == nullptr) return cudaErrorInvalidValue;
+  const LaunchConfig config = rung->config(n);
+  rung->kernel<<<config.grid, config.block, config.shared_bytes, stream>>>(x, residual, y, n, params);
+  return cudaGetLastError();
+}
+
+}  // namespace mt::cuda
