@@ -41,12 +41,15 @@ class _LinearCrossEntropy(torch.autograd.Function):
             x, y, keep = hidden[rows_here], targets[rows_here], kept[rows_here]  # (c, d), (c,), (c,)
             logits = x @ weight.T if bias is None else torch.addmm(bias, x, weight.T)  # (c, V)
             safe = torch.where(keep, y, torch.zeros_like(y)).long().unsqueeze(1)  # (c, 1)
-            log_sum = torch.logsumexp(logits, dim=1, keepdim=True)  # (c, 1)
-            losses = (log_sum - logits.gather(1, safe)).squeeze(1)  # (c,)
+            picked = logits.gather(1, safe)  # (c, 1): logits_y
+            row_max = logits.amax(1, keepdim=True)  # (c, 1)
+            exps = logits.sub_(row_max).exp_()  # exp(logits - max), in the logits' buffer: no second (c, V)
+            sum_exp = exps.sum(1, keepdim=True)  # (c, 1)
+            losses = (row_max + sum_exp.log() - picked).squeeze(1)  # logsumexp - logits_y, (c,)
             total = total + torch.where(keep, losses, torch.zeros_like(losses)).sum()
             if not wants_grad:
                 continue
-            grad_logits = logits.sub_(log_sum).exp_()  # softmax, in the logits' buffer
+            grad_logits = exps.div_(sum_exp)  # softmax, still in the same buffer
             grad_logits.scatter_add_(1, safe, torch.full_like(safe, -1, dtype=logits.dtype))  # − one_hot(y)
             grad_logits.mul_((keep / count).unsqueeze(1).to(logits.dtype))  # / n; ignored rows: 0
             if grad_hidden is not None:
