@@ -10,6 +10,11 @@ dropout + residual and cross-entropy) and ``eager`` (the same equations in torch
 The three are timed interleaved in one run (bench/common.py: warm-up, then the median of the samples); the
 ratio ours / HF < 1 means ours is faster. Shapes (batch, length): (64, 64) and (16, 256); 1 and 2 threads.
 
+Compiled: at ``COMPILED`` (shape, threads) the loss of each side — forward and loss, hence through AOTAutograd
+the backward too — also runs through ``torch.compile`` (inductor, the default backend; AdamW stays eager on
+both sides), timed in the same interleaved run as the eager steps. Ours compiles as one graph; inductor's
+compile takes about a minute per model on 2 cores, which is why only these configurations get it.
+
     .venv/bin/python bench/train_step.py            # -> bench/results/train_step.{json,md}
     .venv/bin/python bench/train_step.py --quick    # fewer samples (CI-sized)
 """
@@ -24,13 +29,15 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import machine_info, markdown_table, native_stderr_silenced, time_interleaved, write_results  # noqa: E402
 
+from minitransformer.data.pretraining.windows import mlm_window_batch  # noqa: E402
 from minitransformer.models.bert import BertConfig, BertForPreTraining  # noqa: E402
 from minitransformer.models.gpt import GPT, GPTConfig  # noqa: E402
 from minitransformer.nn.losses import cross_entropy  # noqa: E402
 
 SIZE = dict(vocab_size=8000, d_model=128, n_layers=2, n_heads=4, d_ff=512, dropout=0.1)
 SHAPES = [(64, 64), (16, 256)]
-MASK_FRACTION = 0.15
+COMPILED = [((64, 64), 1)]  # ((batch, length), threads) that also time the compiled steps
+BACKENDS = ("fused", "eager")
 
 
 def hugging_face_models(max_len):
@@ -45,9 +52,10 @@ def hugging_face_models(max_len):
     return bert, gpt
 
 
-def step_function(model, loss_of):
+def step_function(model, loss_of, compiled=False):
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     model.train()
+    loss_of = torch.compile(loss_of) if compiled else loss_of
 
     def step():
         optimizer.zero_grad(set_to_none=True)
@@ -56,35 +64,47 @@ def step_function(model, loss_of):
     return step
 
 
-def bert_steps(batch, length, generator):
-    ids = torch.randint(5, SIZE["vocab_size"], (batch, length), generator=generator)
-    chosen = torch.rand(batch, length, generator=generator) < MASK_FRACTION
-    labels = ids[chosen]
-    hf_bert, _ = hugging_face_models(length)
+def bert_steps(batch, length, generator, compiled):
+    """A pre-training batch of masked windows (15% of each window, as fixed-size (B, P) positions and labels)."""
+    stream = torch.randint(5, SIZE["vocab_size"], (100_000,), generator=generator)
+    data = mlm_window_batch(stream, length, batch, SIZE["vocab_size"], generator)
+    ids, positions, labels = data["input_ids"], data["mlm_positions"], data["mlm_labels"]
 
     def ours_loss(model):
         hidden = model.bert(ids)
-        return cross_entropy(model.mlm_logits(hidden[chosen]), labels, backend=model.bert.backend)
+        return cross_entropy(model.masked_logits(hidden, positions), labels, backend=model.bert.backend)
 
     def hf_loss(model):
-        hidden = model.bert(input_ids=ids).last_hidden_state
-        return F.cross_entropy(model.cls(hidden[chosen]), labels)
+        hidden = model.bert(input_ids=ids).last_hidden_state  # (B, N, d_model)
+        picked = hidden.gather(1, positions.unsqueeze(-1).expand(-1, -1, hidden.shape[-1]))  # (B, P, d_model)
+        return F.cross_entropy(model.cls(picked).flatten(0, 1), labels.flatten())
 
-    steps = {"hf": step_function(hf_bert, hf_loss)}
-    for backend in ("fused", "eager"):
-        config = BertConfig(max_len=length, backend=backend, positions="learned", **SIZE)
-        steps[backend] = step_function(BertForPreTraining(config), ours_loss)
-    return steps
+    def ours(backend):
+        return BertForPreTraining(BertConfig(max_len=length, backend=backend, positions="learned", **SIZE))
+
+    return all_steps(lambda: hugging_face_models(length)[0], hf_loss, ours, ours_loss, compiled)
 
 
-def gpt_steps(batch, length, generator):
+def gpt_steps(batch, length, generator, compiled):
     ids = torch.randint(5, SIZE["vocab_size"], (batch, length + 1), generator=generator)
     inputs, targets = ids[:, :-1], ids[:, 1:]
-    _, hf_gpt = hugging_face_models(length)
-    steps = {"hf": step_function(hf_gpt, lambda model: model(input_ids=inputs, labels=inputs).loss)}
-    for backend in ("fused", "eager"):
-        config = GPTConfig(max_len=length, backend=backend, positions="learned", **SIZE)
-        steps[backend] = step_function(GPT(config), lambda model: model.loss((inputs, targets))[0])
+
+    def ours(backend):
+        return GPT(GPTConfig(max_len=length, backend=backend, positions="learned", **SIZE))
+
+    return all_steps(lambda: hugging_face_models(length)[1], lambda model: model(input_ids=inputs, labels=inputs).loss,
+                     ours, lambda model: model.loss((inputs, targets))[0], compiled)
+
+
+def all_steps(make_hf, hf_loss, make_ours, ours_loss, compiled):
+    """name -> step: "hf" and each backend of ours, and with ``compiled`` their "compiled <name>" twins
+    (each a fresh model from the same torch seed)."""
+    steps = {}
+    for prefix in ("", "compiled ") if compiled else ("",):
+        torch.manual_seed(0)
+        steps[prefix + "hf"] = step_function(make_hf(), hf_loss, compiled=bool(prefix))
+        for backend in BACKENDS:
+            steps[prefix + backend] = step_function(make_ours(backend), ours_loss, compiled=bool(prefix))
     return steps
 
 
@@ -93,28 +113,44 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="5 samples after 2 warm-ups (default 15 after 3)")
     args = parser.parse_args(argv)
     repeats, warmup = (5, 2) if args.quick else (15, 3)
-    rows, records = [], []
+    rows, compiled_rows, records = [], [], []
     for threads in (1, 2):
         torch.set_num_threads(threads)
         for model, make_steps in (("BERT", bert_steps), ("GPT", gpt_steps)):
             for batch, length in SHAPES:
-                steps = make_steps(batch, length, torch.Generator().manual_seed(0))
+                compiled = ((batch, length), threads) in COMPILED
+                steps = make_steps(batch, length, torch.Generator().manual_seed(0), compiled)
                 with native_stderr_silenced():
                     seconds = time_interleaved(steps, repeats=repeats, warmup=warmup)
                 record = {"model": model, "batch": batch, "length": length, "threads": threads, "seconds": seconds,
-                          "fused_over_hf": seconds["fused"] / seconds["hf"],
-                          "eager_over_hf": seconds["eager"] / seconds["hf"]}
-                records.append(record)
+                          **{f"{name}_over_hf": seconds[name] / seconds["hf"] for name in BACKENDS}}
                 rows.append([model, f"({batch}, {length})", threads, f"{1e3 * seconds['hf']:.0f}",
-                             f"{record['fused_over_hf']:.2f}", f"{record['eager_over_hf']:.2f}"])
-                print(rows[-1], flush=True)
+                             *(f"{record[f'{name}_over_hf']:.2f}" for name in BACKENDS)])
+                if compiled:
+                    record.update({f"compiled_{name}_over_compiled_hf": seconds[f"compiled {name}"]
+                                   / seconds["compiled hf"] for name in BACKENDS})
+                    compiled_rows.append([model, f"({batch}, {length})", threads,
+                                          f"{1e3 * seconds['compiled hf']:.0f}",
+                                          f"{seconds['compiled hf'] / seconds['hf']:.2f}",
+                                          *(f"{record[f'compiled_{name}_over_compiled_hf']:.2f}" for name in BACKENDS),
+                                          *(f"{record[f'{name}_over_hf']:.2f}" for name in BACKENDS)])
+                records.append(record)
+                print(rows[-1], compiled_rows[-1:] if compiled else "", flush=True)
     markdown = ("# One training step: ours / Hugging Face\n\n`bench/train_step.py`"
                 f"{' --quick' if args.quick else ''}: forward, loss, backward and AdamW, dropout 0.1, vocabulary "
                 "8,000, d_model 128, 2 layers, 4 heads, d_ff 512; BERT's masked-LM logits at the masked positions "
                 "only (both sides). Interleaved in one run, median of "
                 f"{repeats} samples after {warmup} warm-ups. A ratio below 1: ours is faster.\n\n"
                 + markdown_table(["model", "(batch, length)", "threads", "HF step (ms)", "ours fused / HF",
-                                  "ours eager / HF"], rows))
+                                  "ours eager / HF"], rows)
+                + "\n\n## Compiled: `torch.compile` (inductor) of forward + loss, hence of the backward\n\n"
+                "The same run, interleaved with the eager steps above (AdamW eager on both sides). Ours compiles "
+                "as one graph (`tests/models/test_compile.py`). Compiled at one shape and one thread only: "
+                "inductor takes about a minute per model to compile on this 2-core machine.\n\n"
+                + markdown_table(["model", "(batch, length)", "threads", "compiled HF step (ms)",
+                                  "compiled HF / HF", "compiled fused / compiled HF",
+                                  "compiled eager / compiled HF", "fused / HF (eager)", "eager / HF (eager)"],
+                                 compiled_rows))
     write_results("train_step_quick" if args.quick else "train_step", {"machine": machine_info(), "runs": records},
                   markdown)
     print(markdown)

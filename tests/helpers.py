@@ -1,4 +1,5 @@
-"""What the numerical tests share: one relative error, and one tolerance per dtype.
+"""What the tests share: one relative error, one tolerance per dtype, and the per-position view of a
+masked-LM batch's fixed-size labels.
 
     relative_error(actual, expected) = ||actual − expected||₂ / max(||expected||₂, floor)
 
@@ -43,3 +44,12 @@ def relative_error(actual, expected, floor=1e-6):
     actual, expected = to_numpy(actual), to_numpy(expected)
     assert actual.shape == expected.shape, f"shapes differ: {actual.shape} vs {expected.shape}"
     return float(np.linalg.norm(actual - expected) / max(np.linalg.norm(expected), floor))
+
+
+def labels_per_position(positions, labels, length):
+    """MLM labels (B, N = ``length``), ``IGNORE_INDEX`` where nothing is predicted, from a batch's fixed-size
+    ``mlm_positions`` and ``mlm_labels`` (B, P) (data/pretraining/mlm.py:masked_positions)."""
+    from minitransformer.data.pretraining.mlm import IGNORE_INDEX
+    per_position = torch.full((positions.shape[0], length + 1), IGNORE_INDEX)  # column N: the unused slots
+    per_position.scatter_(1, torch.where(labels == IGNORE_INDEX, length, positions), labels)
+    return per_position[:, :length]

@@ -117,11 +117,21 @@ class BertForPreTraining(nn.Module):
         hidden = self.bert(input_ids, segment_ids, padding_mask)
         return self.mlm_logits(hidden), self.nsp_head(self.bert.pool(hidden))
 
+    def masked_logits(self, hidden, positions):
+        """MLM logits (B, P, vocab) at ``positions`` (B, P) of ``hidden`` (B, N, d_model): the vocabulary
+        projection, the costly part, runs at the P prediction slots only. A gather of a fixed size, not a
+        boolean index, so that torch.compile sees shapes that do not depend on the data."""
+        index = positions.unsqueeze(-1).expand(-1, -1, hidden.shape[-1])  # (B, P, d_model)
+        return self.mlm_logits(hidden.gather(1, index))
+
     def loss(self, batch):
-        """``(total, {"mlm": ..., "nsp": ...})`` for a batch of ``data.pretraining.nsp.bert_batch``.
-        MLM logits are computed at the masked positions only (the vocabulary projection is the costly part)."""
+        """``(total, {"mlm": ..., "nsp": ...})`` for a batch of ``data.pretraining.nsp.bert_batch``: the MLM
+        mean over the slots of ``mlm_positions`` whose label is not ``IGNORE_INDEX``."""
+        if batch["mlm_positions"].shape != batch["mlm_labels"].shape:
+            raise ValueError(f"mlm_positions and mlm_labels must both be (B, P), got "
+                             f"{tuple(batch['mlm_positions'].shape)} and {tuple(batch['mlm_labels'].shape)}")
         hidden = self.bert(batch["input_ids"], batch["segment_ids"], batch["padding_mask"])
-        chosen = batch["mlm_labels"] != IGNORE_INDEX  # (B, N)
-        mlm = cross_entropy(self.mlm_logits(hidden[chosen]), batch["mlm_labels"][chosen], backend=self.bert.backend)
+        mlm = cross_entropy(self.masked_logits(hidden, batch["mlm_positions"]), batch["mlm_labels"],
+                            ignore_index=IGNORE_INDEX, backend=self.bert.backend)
         nsp = cross_entropy(self.nsp_head(self.bert.pool(hidden)), batch["nsp_labels"], backend=self.bert.backend)
         return mlm + nsp, {"mlm": mlm.detach(), "nsp": nsp.detach()}

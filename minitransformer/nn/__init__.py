@@ -39,6 +39,8 @@ Losses (class dim LAST: logits (..., C), targets (...))                         
     cross_entropy(logits, targets, ignore_index=-100, label_smoothing=0.0, reduction="mean", backend="eager"),
     binary_cross_entropy_with_logits(logits, targets, pos_weight=None, reduction="mean"),
     CrossEntropyLoss, BCEWithLogitsLoss, log_softmax
+    linear_cross_entropy(hidden, weight, bias, targets, chunk_size=512, ignore_index=-100, reduction="mean"):
+        cross_entropy(hidden @ weight.T + bias, targets) in row chunks, never all the logits   linear_cross_entropy.py
 """
 
 from minitransformer.nn.activations import GELU, ReLU, gelu, relu
@@ -53,6 +55,7 @@ from minitransformer.nn.encoder_layer import TransformerEncoderLayer
 from minitransformer.nn.feedforward import FeedForward
 from minitransformer.nn.layernorm import LayerNorm
 from minitransformer.nn.linear import Linear
+from minitransformer.nn.linear_cross_entropy import linear_cross_entropy
 from minitransformer.nn.losses import (BCEWithLogitsLoss, CrossEntropyLoss, binary_cross_entropy_with_logits,
                                        cross_entropy, log_softmax)
 from minitransformer.nn.multihead_attention import MultiHeadAttention
@@ -64,7 +67,8 @@ from minitransformer.nn.softmax import softmax
 
 __all__ = ["GELU", "ReLU", "gelu", "relu", "scaled_dot_product_attention", "BACKENDS", "resolve_backend",
            "BatchNorm2d", "Conv2d", "conv2d", "TransformerDecoderLayer", "Dropout", "dropout", "Embedding",
-           "TransformerEncoderLayer", "FeedForward", "LayerNorm", "Linear", "BCEWithLogitsLoss", "CrossEntropyLoss",
+           "TransformerEncoderLayer", "FeedForward", "LayerNorm", "Linear", "linear_cross_entropy",
+           "BCEWithLogitsLoss", "CrossEntropyLoss",
            "binary_cross_entropy_with_logits", "cross_entropy", "log_softmax", "MultiHeadAttention", "AvgPool2d",
            "MaxPool2d", "LearnedPositionalEmbedding", "RotaryEmbedding", "SinusoidalPositionalEncoding",
            "sinusoidal_table", "LSTM", "RNN", "LSTMCell", "RNNCell", "softmax"]

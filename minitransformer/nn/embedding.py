@@ -30,7 +30,10 @@ class Embedding(nn.Module):
     def forward(self, ids):
         if not isinstance(ids, torch.Tensor) or ids.dtype not in (torch.int64, torch.int32):
             raise ValueError(f"ids must be an int64/int32 tensor, got {getattr(ids, 'dtype', type(ids).__name__)}")
-        if ids.numel() and (ids.min() < 0 or ids.max() >= self.num_embeddings):
+        # The range check reads the ids on the host, which would split a torch.compile graph: eager only
+        # (compiled code bounds-checks the lookup itself).
+        in_eager = not torch.compiler.is_compiling()
+        if in_eager and ids.numel() and (ids.min() < 0 or ids.max() >= self.num_embeddings):
             raise ValueError(f"ids must be in [0, {self.num_embeddings}), got values in "
                              f"[{int(ids.min())}, {int(ids.max())}]")
         vectors = self.weight[ids]  # (..., embedding_dim)

@@ -33,13 +33,13 @@ def log_softmax(x, dim=-1):
 
 
 def _reduce(losses, reduction, count=None):
+    """``count``: the divisor of "mean", a tensor >= 1 (kept on the device: no host sync); default numel."""
     if reduction == "none":
         return losses
     total = losses.sum()
     if reduction == "sum":
         return total
-    count = losses.numel() if count is None else count
-    return total / max(count, 1)
+    return total / (max(losses.numel(), 1) if count is None else count)
 
 
 def cross_entropy(logits, targets, ignore_index=-100, label_smoothing=0.0, reduction="mean", backend="eager"):
@@ -64,11 +64,13 @@ def cross_entropy(logits, targets, ignore_index=-100, label_smoothing=0.0, reduc
         return load_fused_op("cross_entropy")(logits, targets, ignore_index, label_smoothing, reduction)
     num_classes = logits.shape[-1]
     kept = targets != ignore_index
+    count = kept.sum().clamp(min=1)  # the divisor of "mean", left on the device
     if backend == "torch":
         losses = F.cross_entropy(logits.reshape(-1, num_classes), targets.reshape(-1).long(), ignore_index=ignore_index,
                                  label_smoothing=label_smoothing, reduction="none").reshape(targets.shape)
-        return _reduce(losses, reduction, count=kept.sum().clamp(min=1))
-    if ((targets[kept] < 0) | (targets[kept] >= num_classes)).any():
+        return _reduce(losses, reduction, count)
+    # Reading the targets' values on the host would split a torch.compile graph: the range check is eager only.
+    if not torch.compiler.is_compiling() and (kept & ((targets < 0) | (targets >= num_classes))).any():
         raise ValueError(f"targets must be in [0, {num_classes}) or equal to ignore_index={ignore_index}")
     log_probs = log_softmax(logits)  # (..., C)
     safe_targets = torch.where(kept, targets, torch.zeros_like(targets)).long()
@@ -76,7 +78,7 @@ def cross_entropy(logits, targets, ignore_index=-100, label_smoothing=0.0, reduc
     losses = nll if label_smoothing == 0.0 else \
         (1.0 - label_smoothing) * nll - label_smoothing * log_probs.mean(-1)
     losses = torch.where(kept, losses, torch.zeros_like(losses))
-    return _reduce(losses, reduction, count=int(kept.sum()))
+    return _reduce(losses, reduction, count)
 
 
 def softplus(x):

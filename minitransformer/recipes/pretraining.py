@@ -148,9 +148,9 @@ def make_evaluator(recipe_, held_out, vocab_size):
         for batch in batches:
             if recipe_.model == "bert":
                 hidden = model.bert(batch["input_ids"], batch["segment_ids"], batch["padding_mask"])
-                chosen = batch["mlm_labels"] != IGNORE_INDEX
-                logits = model.mlm_logits(hidden[chosen])
-                labels = batch["mlm_labels"][chosen]
+                used = batch["mlm_labels"] != IGNORE_INDEX  # (B, P): the slots that hold a prediction
+                logits = model.masked_logits(hidden, batch["mlm_positions"])[used]
+                labels = batch["mlm_labels"][used]
                 loss += float(torch.nn.functional.cross_entropy(logits, labels, reduction="sum"))
                 correct += float((logits.argmax(-1) == labels).sum())
                 predicted += labels.numel()

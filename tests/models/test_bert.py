@@ -9,12 +9,15 @@ import torch.nn.functional as F
 from hypothesis import given, strategies as st
 from torch.func import functional_call
 
-from minitransformer.data.pretraining.mlm import IGNORE_INDEX
+from minitransformer.data.pretraining.mlm import IGNORE_INDEX, masked_positions
 from minitransformer.data.pretraining.nsp import bert_batch
+from minitransformer.data.pretraining.windows import mlm_window_batch
 from minitransformer.data.text.padding import trim_padding
 from minitransformer.data.text.tokenizer import PAD_ID
 from minitransformer.models.bert import BertConfig, BertForPreTraining, BertModel
 from minitransformer.nn.backends import resolve_backend
+from minitransformer.nn.losses import cross_entropy
+from helpers import labels_per_position
 
 VOCAB = 50
 
@@ -39,8 +42,9 @@ def _batch(batch=3, length=10, seed=0):
     labels[:, 2] = torch.randint(5, VOCAB, (batch,), generator=g)
     labels[1, 5] = 9
     segments = (torch.arange(length) >= 4).long().expand(batch, length).clone()
-    return {"input_ids": ids, "segment_ids": segments, "padding_mask": ids == PAD_ID, "mlm_labels": labels,
-            "nsp_labels": torch.tensor([0, 1, 0][:batch])}
+    positions, labels = masked_positions(labels, max_predictions=3)
+    return {"input_ids": ids, "segment_ids": segments, "padding_mask": ids == PAD_ID, "mlm_positions": positions,
+            "mlm_labels": labels, "nsp_labels": torch.tensor([0, 1, 0][:batch])}
 
 
 def test_shapes():
@@ -63,7 +67,7 @@ def test_padding_does_not_change_real_positions(batch, length, extra, seed):
 def test_trimming_the_padding_of_a_sentence_pair_batch_keeps_the_loss():
     examples = [([5, 6, 7], [8, 9], 0), ([5, 6], [7], 1), ([9, 8, 7, 6], [5], 0)]
     batch = bert_batch(examples, max_len=16, vocab_size=12, generator=torch.Generator().manual_seed(0))
-    keys = ["input_ids", "segment_ids", "padding_mask", "mlm_labels"]
+    keys = ["input_ids", "segment_ids", "padding_mask"]  # the predictions (B, P) point at real tokens only
     trimmed = {**batch, **dict(zip(keys, trim_padding(batch["padding_mask"], *(batch[key] for key in keys))))}
     assert trimmed["input_ids"].shape == (3, 8) and batch["input_ids"].shape == (3, 16)
     assert not trimmed["padding_mask"][:, -1].all()
@@ -94,10 +98,28 @@ def test_loss_matches_torch_cross_entropy_on_full_logits():
     b = _batch()
     loss, parts = model.loss(b)
     mlm, nsp = model(b["input_ids"], b["segment_ids"], b["padding_mask"])
-    expected_mlm = F.cross_entropy(mlm.reshape(-1, VOCAB), b["mlm_labels"].reshape(-1), ignore_index=IGNORE_INDEX)
+    labels = labels_per_position(b["mlm_positions"], b["mlm_labels"], b["input_ids"].shape[1])  # (B, N)
+    expected_mlm = F.cross_entropy(mlm.reshape(-1, VOCAB), labels.reshape(-1), ignore_index=IGNORE_INDEX)
     expected_nsp = F.cross_entropy(nsp, b["nsp_labels"])
     torch.testing.assert_close(parts["mlm"], expected_mlm)
     torch.testing.assert_close(loss, expected_mlm + expected_nsp)
+
+
+@pytest.mark.parametrize("backend", ["eager", "torch"] + (["fused"] if resolve_backend("auto") == "fused" else []))
+def test_fixed_size_mlm_gather_gives_the_loss_of_the_boolean_index(backend):
+    """The MLM loss over the (B, P) prediction slots equals the loss over hidden[chosen] (B·N positions picked
+    by a boolean mask, a data-dependent size) for the same batch."""
+    model = tiny(backend, dropout=0.0)
+    stream = torch.randint(5, VOCAB, (400,), generator=torch.Generator().manual_seed(2))
+    b = mlm_window_batch(stream, 16, 8, VOCAB, torch.Generator().manual_seed(3))
+    labels = labels_per_position(b["mlm_positions"], b["mlm_labels"], 16)
+    chosen = labels != IGNORE_INDEX
+    hidden = model.bert(b["input_ids"], b["segment_ids"], b["padding_mask"])
+    boolean_index = cross_entropy(model.mlm_logits(hidden[chosen]), labels[chosen], backend=backend)
+    gathered = model.loss(b)[1]["mlm"]
+    torch.testing.assert_close(gathered, boolean_index.detach(), rtol=1e-6, atol=0)
+    with pytest.raises(ValueError, match="mlm_positions and mlm_labels must both be"):
+        model.loss({**b, "mlm_labels": labels})
 
 
 def test_backends_agree():

@@ -79,6 +79,11 @@ def test_opcheck(dtype):
     torch.library.opcheck(torch.ops.minitransformer.dropout_add_forward, (x, residual, 0.2, 5, 0))
     torch.library.opcheck(torch.ops.minitransformer.dropout_add_forward, (x, None, 0.2, 5, 3))
     torch.library.opcheck(torch.ops.minitransformer.dropout_backward, (torch.randn(5, 12, dtype=dtype), 0.2, 5, 0))
+    seed = torch.tensor(5)  # the seeded faces take the seed as a tensor
+    torch.library.opcheck(torch.ops.minitransformer.dropout_add_seeded, (x, residual, 0.2, seed, 0))
+    torch.library.opcheck(torch.ops.minitransformer.dropout_add_seeded, (x, None, 0.2, seed, 3))
+    grad_y = torch.randn(5, 12, dtype=dtype)
+    torch.library.opcheck(torch.ops.minitransformer.dropout_backward_seeded, (grad_y, 0.2, seed, 0))
 
 
 def test_bad_arguments_give_one_line_errors():

@@ -9,6 +9,11 @@
 The model must predict the original token at exactly the k chosen positions; everywhere else the label
 is ``IGNORE_INDEX`` so the cross-entropy skips it. ``max_predictions`` is BERT's cap on predictions per
 sequence (``max_predictions_per_seq``: 20 for 128-token sequences in the paper's code).
+
+Batches carry the predictions in BERT's fixed-size form (``masked_lm_positions`` / ``masked_lm_ids`` in the
+paper's code): positions (B, P) and labels (B, P), P = max_predictions, the k chosen positions of each row
+in increasing order, then slots of position 0 with label ``IGNORE_INDEX``. The model gathers P hidden states
+per sequence — a shape known before the data is seen, so a compiled graph needs no data-dependent size.
 """
 
 import torch
@@ -61,3 +66,22 @@ def mask_tokens(input_ids, special_mask, vocab_size, generator=None, mask_prob=M
     corrupted[to_random] = random_ids[to_random]
     labels = torch.where(chosen, input_ids, torch.full_like(input_ids, IGNORE_INDEX))
     return corrupted, labels
+
+
+def masked_positions(labels, max_predictions):
+    """``(positions, targets)``, both (B, max_predictions) long, from ``labels`` (B, N) of ``mask_tokens``:
+    the positions whose label is not ``IGNORE_INDEX``, in increasing order, and their labels; the unused
+    slots hold position 0 and label ``IGNORE_INDEX``."""
+    if labels.ndim != 2 or labels.dtype != torch.long:
+        raise ValueError(f"labels must be a 2-D long tensor (B, N), got {labels.dtype} {tuple(labels.shape)}")
+    chosen = labels != IGNORE_INDEX  # (B, N)
+    count = chosen.sum(1)  # (B,)
+    if (count > max_predictions).any():
+        raise ValueError(f"a row has {int(count.max())} predictions, more than max_predictions={max_predictions}")
+    batch, length = labels.shape
+    order = torch.argsort((~chosen).to(torch.uint8), dim=1, stable=True)  # chosen positions first, in order
+    order = torch.cat([order, order.new_zeros(batch, max(0, max_predictions - length))], 1)[:, :max_predictions]
+    used = torch.arange(max_predictions) < count[:, None]  # (B, P)
+    positions = torch.where(used, order, torch.zeros_like(order))
+    targets = torch.where(used, labels.gather(1, positions), torch.full_like(positions, IGNORE_INDEX))
+    return positions, targets

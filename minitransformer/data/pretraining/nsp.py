@@ -20,7 +20,7 @@ import random
 
 import torch
 
-from minitransformer.data.pretraining.mlm import IGNORE_INDEX, mask_tokens
+from minitransformer.data.pretraining.mlm import IGNORE_INDEX, mask_tokens, masked_positions
 from minitransformer.data.text.tokenizer import CLS_ID, PAD_ID, SEP_ID, SPECIAL_TOKENS
 
 IS_NEXT, NOT_NEXT = 0, 1
@@ -102,7 +102,8 @@ def make_document_examples(documents, max_len):
 
 def bert_batch(examples, max_len, vocab_size, generator=None, max_predictions=20):
     """Tensors for a list of examples (NSP pairs or document chunks): ``input_ids``, ``segment_ids``,
-    ``padding_mask`` (True at [PAD]), ``mlm_labels`` (all (B, max_len)) and ``nsp_labels`` (B,)."""
+    ``padding_mask`` (True at [PAD]) (all (B, max_len)), ``mlm_positions`` and ``mlm_labels`` (both
+    (B, max_predictions), mlm.py:masked_positions) and ``nsp_labels`` (B,)."""
     if not examples:
         raise ValueError("examples is empty")
     batch = len(examples)
@@ -117,5 +118,6 @@ def bert_batch(examples, max_len, vocab_size, generator=None, max_predictions=20
     special = ids < len(SPECIAL_TOKENS)
     corrupted, mlm_labels = mask_tokens(ids, special, vocab_size, generator=generator,
                                         max_predictions=max_predictions)
-    return {"input_ids": corrupted, "segment_ids": segments, "padding_mask": ids == PAD_ID,
-            "mlm_labels": mlm_labels, "nsp_labels": torch.tensor([e[2] for e in examples])}
+    positions, targets = masked_positions(mlm_labels, max_predictions)
+    return {"input_ids": corrupted, "segment_ids": segments, "padding_mask": ids == PAD_ID, "mlm_positions": positions,
+            "mlm_labels": targets, "nsp_labels": torch.tensor([e[2] for e in examples])}

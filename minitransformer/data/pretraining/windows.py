@@ -12,13 +12,14 @@ import math
 
 import torch
 
-from minitransformer.data.pretraining.mlm import MASK_FRACTION, mask_tokens
+from minitransformer.data.pretraining.mlm import MASK_FRACTION, mask_tokens, masked_positions
 from minitransformer.data.pretraining.nsp import NO_NSP
 from minitransformer.data.text.tokenizer import CLS_ID, SEP_ID, SPECIAL_TOKENS
 
 
 def mlm_window_batch(stream, max_len, batch_size, vocab_size, generator=None):
-    """A ``bert_batch``-shaped dict of ``batch_size`` masked windows of ``stream`` (all (B, max_len))."""
+    """A ``bert_batch``-shaped dict of ``batch_size`` masked windows of ``stream``: ids (B, max_len), predictions
+    (B, ceil(0.15 · (max_len - 2)))."""
     if stream.ndim != 1 or stream.dtype != torch.long:
         raise ValueError(f"stream must be a 1-D long tensor, got {stream.dtype} {tuple(stream.shape)}")
     if max_len < 3 or batch_size < 1:
@@ -30,7 +31,8 @@ def mlm_window_batch(stream, max_len, batch_size, vocab_size, generator=None):
     windows = stream[starts[:, None] + torch.arange(width)]  # (B, max_len - 2)
     ids = torch.cat([torch.full((batch_size, 1), CLS_ID), windows, torch.full((batch_size, 1), SEP_ID)], dim=1)
     special = ids < len(SPECIAL_TOKENS)
-    corrupted, labels = mask_tokens(ids, special, vocab_size, generator=generator,
-                                    max_predictions=math.ceil(MASK_FRACTION * width))
+    max_predictions = math.ceil(MASK_FRACTION * width)
+    corrupted, labels = mask_tokens(ids, special, vocab_size, generator=generator, max_predictions=max_predictions)
+    positions, targets = masked_positions(labels, max_predictions)
     return {"input_ids": corrupted, "segment_ids": torch.zeros_like(ids), "padding_mask": torch.zeros_like(special),
-            "mlm_labels": labels, "nsp_labels": torch.full((batch_size,), NO_NSP)}
+            "mlm_positions": positions, "mlm_labels": targets, "nsp_labels": torch.full((batch_size,), NO_NSP)}

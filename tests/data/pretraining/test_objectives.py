@@ -5,10 +5,11 @@ import torch
 from hypothesis import given, strategies as st
 
 from minitransformer.data.pretraining.causal import causal_lm_batch, token_stream
-from minitransformer.data.pretraining.mlm import IGNORE_INDEX, mask_tokens, number_to_mask
+from minitransformer.data.pretraining.mlm import IGNORE_INDEX, mask_tokens, masked_positions, number_to_mask
 from minitransformer.data.pretraining.nsp import (IS_NEXT, NO_NSP, NOT_NEXT, bert_batch, make_document_examples,
                                                   make_nsp_examples)
 from minitransformer.data.text.tokenizer import CLS_ID, MASK_ID, PAD_ID, SEP_ID, WordPieceTokenizer
+from helpers import labels_per_position
 
 VOCAB = 1000
 
@@ -42,6 +43,24 @@ def test_cap_on_predictions_per_sequence():
     ids, special = _sequences(batch=50)
     _, labels = mask_tokens(ids, special, VOCAB, torch.Generator().manual_seed(0), max_predictions=3)
     assert ((labels != IGNORE_INDEX).sum(1) == 3).all()
+
+
+@given(st.integers(1, 5), st.integers(1, 12), st.integers(1, 15), st.integers(0, 2**31 - 1))
+def test_masked_positions_are_the_chosen_ones_in_order_then_ignored_slots(batch, length, max_predictions, seed):
+    g = torch.Generator().manual_seed(seed)
+    chosen = torch.rand(batch, length, generator=g) < 0.3
+    chosen &= chosen.cumsum(1) <= max_predictions
+    labels = torch.where(chosen, torch.randint(5, VOCAB, (batch, length), generator=g), IGNORE_INDEX)
+    positions, targets = masked_positions(labels, max_predictions)
+    assert positions.shape == targets.shape == (batch, max_predictions)
+    for row in range(batch):
+        k = int(chosen[row].sum())
+        assert positions[row, :k].tolist() == chosen[row].nonzero().flatten().tolist()
+        assert torch.equal(targets[row, :k], labels[row, chosen[row]])
+        assert (positions[row, k:] == 0).all() and (targets[row, k:] == IGNORE_INDEX).all()
+    assert torch.equal(labels_per_position(positions, targets, length), labels)
+    with pytest.raises(ValueError, match="more than max_predictions"):
+        masked_positions(torch.zeros(1, max_predictions + 1, dtype=torch.long), max_predictions)
 
 
 @given(st.integers(0, 500), st.integers(1, 30))
@@ -100,12 +119,14 @@ def test_nsp_pairs_are_half_true_next_half_from_another_document():
 def test_bert_batch_layout():
     examples = [([10, 11, 12], [20, 21], IS_NEXT), ([30], [40, 41, 42], NOT_NEXT)]
     batch = bert_batch(examples, max_len=10, vocab_size=VOCAB, generator=torch.Generator().manual_seed(0))
-    original = torch.where(batch["mlm_labels"] != IGNORE_INDEX, batch["mlm_labels"], batch["input_ids"])
+    assert batch["mlm_positions"].shape == batch["mlm_labels"].shape == (2, 20)  # max_predictions slots
+    labels = labels_per_position(batch["mlm_positions"], batch["mlm_labels"], 10)
+    original = torch.where(labels != IGNORE_INDEX, labels, batch["input_ids"])
     assert original[0].tolist() == [CLS_ID, 10, 11, 12, SEP_ID, 20, 21, SEP_ID, PAD_ID, PAD_ID]
     assert batch["segment_ids"][0].tolist() == [0, 0, 0, 0, 0, 1, 1, 1, 0, 0]
     assert batch["padding_mask"][1].tolist() == [False] * 7 + [True] * 3
     assert batch["nsp_labels"].tolist() == [IS_NEXT, NOT_NEXT]
-    assert ((batch["mlm_labels"] != IGNORE_INDEX).sum(1) >= 1).all()
+    assert ((labels != IGNORE_INDEX).sum(1) >= 1).all()
 
 
 def test_document_examples_are_whole_chunks_without_nsp():
@@ -120,7 +141,8 @@ def test_document_examples_are_whole_chunks_without_nsp():
     length = len(examples[0][0]) + 2
     assert not batch["segment_ids"].any()
     assert batch["padding_mask"][0].tolist() == [False] * length + [True] * (32 - length)
-    original = torch.where(batch["mlm_labels"] != IGNORE_INDEX, batch["mlm_labels"], batch["input_ids"])
+    labels = labels_per_position(batch["mlm_positions"], batch["mlm_labels"], 32)
+    original = torch.where(labels != IGNORE_INDEX, labels, batch["input_ids"])
     assert original[0, :length].tolist() == [CLS_ID, *examples[0][0], SEP_ID]
     with pytest.raises(ValueError, match="max_len"):
         make_document_examples(documents, max_len=2)
