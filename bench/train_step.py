@@ -4,8 +4,10 @@ A step = forward, loss, backward, AdamW update, in training mode (dropout 0.1). 
 with the logits computed at the masked positions only (15% of the tokens), for both; HF's
 ``BertForMaskedLM`` through ``model.bert`` and ``model.cls``. GPT: the next-token loss at every position;
 HF's ``GPT2LMHeadModel``. Both sides: vocabulary 8,000, d_model 128, 2 layers, 4 heads, d_ff 512, learned
-positions (HF's kind). Ours runs twice: ``fused`` (our C++ ops for attention, LayerNorm, bias + GELU,
-dropout + residual and cross-entropy) and ``eager`` (the same equations in torch ops).
+positions (HF's kind), no dropout inside the feed-forward (HF has none there; our models' default,
+``activation_dropout=None``, has one, as ``torch.nn.TransformerEncoderLayer``). Ours runs twice: ``fused``
+(our C++ ops for attention, LayerNorm, bias + GELU, dropout + residual and cross-entropy; ``F.linear``) and
+``eager`` (the same equations in torch ops).
 
 The three are timed interleaved in one run (bench/common.py: warm-up, then the median of the samples); the
 ratio ours / HF < 1 means ours is faster. Shapes (batch, length): (64, 64) and (16, 256); 1 and 2 threads.
@@ -35,6 +37,9 @@ from minitransformer.models.gpt import GPT, GPTConfig  # noqa: E402
 from minitransformer.nn.losses import cross_entropy  # noqa: E402
 
 SIZE = dict(vocab_size=8000, d_model=128, n_layers=2, n_heads=4, d_ff=512, dropout=0.1)
+# HF's BERT and GPT-2 drop out the residual branches only; torch.nn.TransformerEncoderLayer, and our models by
+# default, also the FFN's hidden layer (4x wider). The same architecture on both sides: none there.
+OURS = dict(SIZE, activation_dropout=0.0)
 SHAPES = [(64, 64), (16, 256)]
 COMPILED = [((64, 64), 1)]  # ((batch, length), threads) that also time the compiled steps
 BACKENDS = ("fused", "eager")
@@ -80,7 +85,7 @@ def bert_steps(batch, length, generator, compiled):
         return F.cross_entropy(model.cls(picked).flatten(0, 1), labels.flatten())
 
     def ours(backend):
-        return BertForPreTraining(BertConfig(max_len=length, backend=backend, positions="learned", **SIZE))
+        return BertForPreTraining(BertConfig(max_len=length, backend=backend, positions="learned", **OURS))
 
     return all_steps(lambda: hugging_face_models(length)[0], hf_loss, ours, ours_loss, compiled)
 
@@ -90,7 +95,7 @@ def gpt_steps(batch, length, generator, compiled):
     inputs, targets = ids[:, :-1], ids[:, 1:]
 
     def ours(backend):
-        return GPT(GPTConfig(max_len=length, backend=backend, positions="learned", **SIZE))
+        return GPT(GPTConfig(max_len=length, backend=backend, positions="learned", **OURS))
 
     return all_steps(lambda: hugging_face_models(length)[1], lambda model: model(input_ids=inputs, labels=inputs).loss,
                      ours, lambda model: model.loss((inputs, targets))[0], compiled)
@@ -137,7 +142,8 @@ def main(argv=None):
                 records.append(record)
                 print(rows[-1], compiled_rows[-1:] if compiled else "", flush=True)
     markdown = ("# One training step: ours / Hugging Face\n\n`bench/train_step.py`"
-                f"{' --quick' if args.quick else ''}: forward, loss, backward and AdamW, dropout 0.1, vocabulary "
+                f"{' --quick' if args.quick else ''}: forward, loss, backward and AdamW, dropout 0.1 on the "
+                "residual branches and embeddings (none inside the feed-forward, as in HF's models), vocabulary "
                 "8,000, d_model 128, 2 layers, 4 heads, d_ff 512; BERT's masked-LM logits at the masked positions "
                 "only (both sides). Interleaved in one run, median of "
                 f"{repeats} samples after {warmup} warm-ups. A ratio below 1: ours is faster.\n\n"

@@ -42,4 +42,14 @@ inline BiasGeluArgs bias_gelu_args(const at::Tensor& x, const at::Tensor& bias, 
   return a;
 }
 
+// The backward's view: dy like x, and the outputs dx like x and db (F,).
+inline BiasGeluArgs bias_gelu_backward_args(const at::Tensor& dy, const at::Tensor& x, const at::Tensor& bias,
+                                           bool tanh_form, at::Tensor& dx, at::Tensor& db) {
+  BiasGeluArgs a = bias_gelu_args(x, bias, tanh_form);
+  a.grad_y = dy.const_data_ptr<float>();
+  a.grad_x = dx.mutable_data_ptr<float>();
+  a.grad_bias = db.mutable_data_ptr<float>();
+  return a;
+}
+
 }  // namespace mt

@@ -53,4 +53,28 @@ inline CrossEntropyArgs cross_entropy_args(const at::Tensor& logits, const at::T
   return a;
 }
 
+// The forward's view, with its outputs losses, row_max and log_sum (rows,).
+inline CrossEntropyArgs cross_entropy_forward_args(const at::Tensor& logits, const at::Tensor& targets,
+                                                   int64_t ignore_index, double label_smoothing, at::Tensor& losses,
+                                                   at::Tensor& row_max, at::Tensor& log_sum) {
+  CrossEntropyArgs a = cross_entropy_args(logits, targets, ignore_index, label_smoothing);
+  a.losses = losses.mutable_data_ptr<float>();
+  a.row_max_out = row_max.mutable_data_ptr<float>();
+  a.log_sum_out = log_sum.mutable_data_ptr<float>();
+  return a;
+}
+
+// The backward's view: the forward's row_max and log_sum, d losses (rows,), and the output d logits.
+inline CrossEntropyArgs cross_entropy_backward_args(const at::Tensor& logits, const at::Tensor& targets,
+                                                    int64_t ignore_index, double label_smoothing,
+                                                    const at::Tensor& row_max, const at::Tensor& log_sum,
+                                                    const at::Tensor& grad_losses, at::Tensor& grad_logits) {
+  CrossEntropyArgs a = cross_entropy_args(logits, targets, ignore_index, label_smoothing);
+  a.row_max = row_max.const_data_ptr<float>();
+  a.log_sum = log_sum.const_data_ptr<float>();
+  a.grad_losses = grad_losses.const_data_ptr<float>();
+  a.grad_logits = grad_logits.mutable_data_ptr<float>();
+  return a;
+}
+
 }  // namespace mt

@@ -46,10 +46,7 @@ std::tuple<at::Tensor, at::Tensor> backward(const at::Tensor& grad_y, const at::
   const at::Tensor dy = grad_y.contiguous(), x = x_in.contiguous(), bias = bias_in.contiguous();
   at::Tensor dx = at::empty_like(x), db = at::zeros_like(bias);
   if (x.numel() == 0) return {dx, db};
-  BiasGeluArgs a = bias_gelu_args(x, bias, tanh_form);
-  a.grad_y = dy.const_data_ptr<float>();
-  a.grad_x = dx.mutable_data_ptr<float>();
-  a.grad_bias = db.mutable_data_ptr<float>();
+  BiasGeluArgs a = bias_gelu_backward_args(dy, x, bias, tanh_form, dx, db);
   C10_CUDA_CHECK(bias_gelu_backward(best_version(), a, c10::cuda::getCurrentCUDAStream()));
   return {dx, db};
 }

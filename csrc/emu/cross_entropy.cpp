@@ -30,10 +30,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> forward(const at::Tensor& logits_
   at::Tensor losses = at::empty({logits.size(0)}, logits.options());
   at::Tensor row_max = at::empty_like(losses), log_sum = at::empty_like(losses);
   if (logits.size(0) == 0) return {losses, row_max, log_sum};
-  CrossEntropyArgs a = cross_entropy_args(logits, targets, ignore_index, label_smoothing);
-  a.losses = losses.mutable_data_ptr<float>();
-  a.row_max_out = row_max.mutable_data_ptr<float>();
-  a.log_sum_out = log_sum.mutable_data_ptr<float>();
+  CrossEntropyArgs a = cross_entropy_forward_args(logits, targets, ignore_index, label_smoothing, losses, row_max,
+                                                  log_sum);
   const CrossEntropyKernel& k = find_rung(kCrossEntropyLadder, version)->forward;
   launch(k.name, options, k.config(a), k.kernel, a);
   return {losses, row_max, log_sum};
@@ -55,11 +53,8 @@ at::Tensor backward(const at::Tensor& logits_in, const at::Tensor& targets_in, c
   const at::Tensor grad_losses = grad_losses_in.contiguous();
   at::Tensor grad_logits = at::empty_like(logits);
   if (logits.size(0) == 0) return grad_logits;
-  CrossEntropyArgs a = cross_entropy_args(logits, targets, ignore_index, label_smoothing);
-  a.row_max = row_max.const_data_ptr<float>();
-  a.log_sum = log_sum.const_data_ptr<float>();
-  a.grad_losses = grad_losses.const_data_ptr<float>();
-  a.grad_logits = grad_logits.mutable_data_ptr<float>();
+  CrossEntropyArgs a = cross_entropy_backward_args(logits, targets, ignore_index, label_smoothing, row_max, log_sum,
+                                                   grad_losses, grad_logits);
   const CrossEntropyKernel& k = find_rung(kCrossEntropyLadder, version)->backward;
   launch(k.name, options, k.config(a), k.kernel, a);
   return grad_logits;
