@@ -1,0 +1,242 @@
+"""Every CUDA kernel version is checked against the NumPy float64 reference before it is timed (the rule of
+llm.c's ``dev/cuda/``): a fast wrong kernel must never reach a results table.
+
+:func:`check_versions` runs each version of an op's ladder on a few small cases, forward and backward, and
+compares the output and the input gradients with the reference by the relative error
+``||got - expected|| / max(||expected||, 1e-6)``; a version passes when the largest error over every case and
+tensor is within the tolerance (a NaN fails). ``LADDERS`` holds, per op, the cases, the reference and two ways
+to run a version: on CUDA tensors (what the GPU benchmarks check) and under the CUDA emulator on the CPU (what
+CI checks, tests/bench/test_cuda_checks.py). Softmax and attention run any rung of their ladder on CUDA
+tensors (``version=``); the training ops run only their best rung there, so only that rung is checked and
+timed on the GPU.
+"""
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, NamedTuple
+
+import numpy as np
+import torch
+
+from minitransformer import ops
+from minitransformer.ops import emulated_training
+from minitransformer.ops.attention import TENSOR_CORE_TOLERANCE, TENSOR_CORE_VERSIONS
+from minitransformer.reference import activations, attention, dropout, layernorm, losses, softmax
+
+# float32 kernels against float64: u = 6e-8, and sums over a few hundred terms stay far below 1e-5 ≈ 170 u.
+FLOAT32_TOLERANCE = 1e-5
+ERROR_FLOOR = 1e-6  # the norm below which an expected tensor counts as zero
+
+
+class VersionCheck(NamedTuple):
+    version: int
+    max_relative_error: float
+    passed: bool
+
+
+@dataclass(frozen=True)
+class Case:
+    """One input of a check: CPU float32 tensors (the floating-point ones get gradients), the upstream
+    gradient of the output, and keyword options shared by the op and its reference."""
+    inputs: tuple
+    grad_output: torch.Tensor
+    options: dict = field(default_factory=dict)
+
+
+def max_relative_error(got, expected):
+    """The largest relative error over pairs of tensors and float64 arrays; inf when a shape differs."""
+    errors = []
+    for actual, want in zip(got, expected, strict=True):
+        actual = actual.detach().cpu().double().numpy()
+        if actual.shape != want.shape:
+            return math.inf
+        errors.append(np.linalg.norm(actual - want) / max(np.linalg.norm(want), ERROR_FLOOR))
+    return float(np.max(errors))  # np.max, not max: a NaN anywhere makes the result NaN
+
+
+def check_versions(op, run_version, reference, cases, tolerance, versions=None):
+    """[(version, max relative error, passed)] for each version of ``op``'s ladder (or of ``versions``).
+
+    ``run_version(version, case)`` returns the output and the input gradients; ``reference(case)`` the same as
+    float64 arrays; ``tolerance`` is a bound, or a function of the version giving one.
+    """
+    expected = [reference(case) for case in cases]
+    results = []
+    for version in ops.kernel_versions(op) if versions is None else versions:
+        error = float(np.max([max_relative_error(run_version(version, case), want)
+                              for case, want in zip(cases, expected)]))
+        bound = tolerance(version) if callable(tolerance) else tolerance
+        results.append(VersionCheck(version, error, bool(error <= bound)))
+    return results
+
+
+def runner(forward, device):
+    """``run_version`` for :func:`check_versions`: ``forward(version, *inputs, **options)`` on ``device``, then
+    its backward from the case's upstream gradient; returns the output and the floating inputs' gradients."""
+    def run_version(version, case):
+        leaves = [t.to(device, copy=True).requires_grad_(t.is_floating_point()) for t in case.inputs]
+        out = forward(version, *leaves, **case.options)
+        out.backward(case.grad_output.to(device))
+        return (out, *(leaf.grad for leaf in leaves if leaf.is_floating_point()))
+    return run_version
+
+
+# --- the ladders: cases, references, and a version run on CUDA tensors or under the emulator ---------------
+
+@dataclass(frozen=True)
+class Ladder:
+    cases: Callable[[], list]  # () -> [Case]
+    reference: Callable  # Case -> (output, gradient of each floating input), float64 arrays
+    cuda: Callable  # (version, *inputs, **options) -> output, on CUDA tensors
+    emulated: Callable  # the same on CPU tensors, by the CUDA emulator
+    any_version_on_cuda: bool = False  # False: the op runs only its best rung on CUDA tensors
+    tolerance: Callable = lambda version: FLOAT32_TOLERANCE
+
+
+def _randn(generator, *shape, scale=1.0):
+    return torch.randn(shape, generator=generator) * scale
+
+
+def _numpy(case):
+    return [t.double().numpy() if t.is_floating_point() else t.numpy() for t in case.inputs], \
+        case.grad_output.double().numpy()
+
+
+def _softmax_cases():
+    g = torch.Generator().manual_seed(0)
+    return [Case((_randn(g, rows, cols, scale=3.0),), _randn(g, rows, cols)) for rows, cols in ((9, 70), (4, 300))]
+
+
+def _softmax_reference(case):
+    (x,), grad = _numpy(case)
+    y = softmax.softmax(x)
+    return y, softmax.softmax_backward(y, grad)
+
+
+def _attention_cases():
+    g = torch.Generator().manual_seed(1)
+    cases = []
+    for (batch, heads, n_q, n_k, dim), causal in (((1, 2, 37, 45, 24), True), ((2, 1, 33, 70, 16), False)):
+        qkv = tuple(_randn(g, batch, heads, n, dim) for n in (n_q, n_k, n_k))
+        cases.append(Case(qkv, _randn(g, batch, heads, n_q, dim), {"causal": causal}))
+    return cases
+
+
+def _attention_reference(case):
+    (q, k, v), grad = _numpy(case)
+    out, lse = attention.attention_forward(q, k, v, **case.options)
+    return (out, *attention.attention_backward(q, k, v, out, lse, grad, **case.options))
+
+
+def _layer_norm_cases():
+    g = torch.Generator().manual_seed(2)
+    return [Case((_randn(g, rows, width) + 3.0, _randn(g, width), _randn(g, width)), _randn(g, rows, width))
+            for rows, width in ((9, 70), (4, 256))]
+
+
+def _layer_norm_reference(case):
+    (x, weight, bias), grad = _numpy(case)
+    y, cache = layernorm.layernorm_forward(x, weight, bias)
+    return (y, *layernorm.layernorm_backward(grad, cache))
+
+
+def _bias_gelu_cases():
+    g = torch.Generator().manual_seed(3)
+    return [Case((_randn(g, 9, 70, scale=2.0), _randn(g, 70)), _randn(g, 9, 70), {"approximate": approximate})
+            for approximate in ("none", "tanh")]
+
+
+def _bias_gelu_reference(case):
+    (x, bias), grad = _numpy(case)
+    approximate = case.options["approximate"]
+    grad_x = activations.gelu_backward(x + bias, grad, approximate)
+    return activations.gelu(x + bias, approximate), grad_x, grad_x.sum(axis=0)
+
+
+def _dropout_cases():
+    g = torch.Generator().manual_seed(4)
+    return [Case((_randn(g, rows, width), _randn(g, rows, width)), _randn(g, rows, width),
+                 {"p": p, "seed": 1234 + rows, "offset": offset})
+            for (rows, width), p, offset in (((9, 70), 0.1, 0), ((4, 301), 0.5, 8))]
+
+
+def _dropout_reference(case):
+    (x, residual), grad = _numpy(case)
+    p, seed, offset = case.options["p"], case.options["seed"], case.options["offset"]
+    return (residual + dropout.dropout_forward(x, p, seed, offset)[0], dropout.dropout_backward(grad, p, seed, offset),
+            grad)
+
+
+def _cross_entropy_cases():
+    g = torch.Generator().manual_seed(5)
+    cases = []
+    for (rows, classes), smoothing in (((9, 70), 0.0), ((5, 1000), 0.1)):
+        targets = torch.randint(0, classes, (rows,), generator=g)
+        targets[1] = -100  # one ignored row
+        cases.append(Case((_randn(g, rows, classes, scale=2.0), targets), _randn(g, rows),
+                          {"label_smoothing": smoothing}))
+    return cases
+
+
+def _cross_entropy_reference(case):
+    (logits, targets), grad = _numpy(case)
+    smoothing = case.options["label_smoothing"]
+    losses_ = losses.cross_entropy(logits, targets, label_smoothing=smoothing, reduction="none")
+    grad_logits = losses.cross_entropy_backward(logits, targets, label_smoothing=smoothing, reduction="sum")
+    return losses_, grad_logits * grad[:, None]
+
+
+LADDERS = {
+    "softmax": Ladder(
+        _softmax_cases, _softmax_reference,
+        cuda=lambda version, x: ops.softmax(x, -1, version=version),
+        emulated=lambda version, x: ops.softmax(x, -1, backend="emulated", version=version),
+        any_version_on_cuda=True),
+    "attention": Ladder(
+        _attention_cases, _attention_reference,
+        cuda=lambda version, q, k, v, causal: ops.attention(q, k, v, causal=causal, version=version),
+        emulated=lambda version, q, k, v, causal: ops.attention(q, k, v, causal=causal, backend="emulated",
+                                                                version=version),
+        any_version_on_cuda=True,
+        tolerance=lambda version: TENSOR_CORE_TOLERANCE if version in TENSOR_CORE_VERSIONS else FLOAT32_TOLERANCE),
+    "layer_norm": Ladder(
+        _layer_norm_cases, _layer_norm_reference,
+        cuda=lambda version, x, weight, bias: ops.layer_norm(x, weight, bias),
+        emulated=lambda version, x, weight, bias: emulated_training.layer_norm(x, weight, bias, version=version)),
+    "bias_gelu": Ladder(
+        _bias_gelu_cases, _bias_gelu_reference,
+        cuda=lambda version, x, bias, approximate: ops.bias_gelu(x, bias, approximate),
+        emulated=lambda version, x, bias, approximate: emulated_training.bias_gelu(x, bias, approximate,
+                                                                                   version=version)),
+    "dropout": Ladder(
+        _dropout_cases, _dropout_reference,
+        cuda=lambda version, x, residual, p, seed, offset: ops.dropout_add(x, residual, p, seed=seed, offset=offset),
+        emulated=lambda version, x, residual, p, seed, offset: emulated_training.dropout_add(
+            x, residual, p, seed, offset, version=version)),
+    "cross_entropy": Ladder(
+        _cross_entropy_cases, _cross_entropy_reference,
+        cuda=lambda version, logits, targets, label_smoothing: ops.cross_entropy(
+            logits, targets, label_smoothing=label_smoothing, reduction="none"),
+        emulated=lambda version, logits, targets, label_smoothing: emulated_training.cross_entropy(
+            logits, targets, label_smoothing=label_smoothing, version=version)),
+}
+
+
+def cuda_versions(op):
+    """The versions of ``op``'s ladder that can run on CUDA tensors: every rung, or only the best."""
+    versions = ops.kernel_versions(op)
+    return versions if LADDERS[op].any_version_on_cuda else versions[-1:]
+
+
+def checked_cuda_versions(op):
+    """Check each version of ``op`` reachable on the GPU, print one line per version, and return the versions
+    that passed: the only ones a benchmark may time."""
+    ladder = LADDERS[op]
+    results = check_versions(op, runner(ladder.cuda, "cuda"), ladder.reference, ladder.cases(), ladder.tolerance,
+                             versions=cuda_versions(op))
+    for version, error, passed in results:
+        bound = ladder.tolerance(version)
+        verdict = "checked" if passed else "FAILED, not timed"
+        print(f"  {op} v{version}: max relative error {error:.1e} vs the float64 reference "
+              f"({'<=' if passed else 'not <='} {bound:.0e}): {verdict}", flush=True)
+    return [version for version, _, passed in results if passed]

@@ -1,0 +1,86 @@
+"""The checking half of the GPU benchmarks (bench/cuda_checks.py), run in CI through the CUDA emulator:
+every version of every ladder passes against the NumPy float64 reference, a wrong version is reported as
+failing (and so never timed), and ``--device cuda`` on a machine without a GPU is a one-line usage error."""
+
+import importlib.util
+import pathlib
+import runpy
+
+import numpy as np
+import pytest
+import torch
+
+from minitransformer import ops
+
+BENCH = pathlib.Path(__file__).resolve().parents[2] / "bench"
+_spec = importlib.util.spec_from_file_location("cuda_checks", BENCH / "cuda_checks.py")
+cuda_checks = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(cuda_checks)
+
+OPS = sorted(cuda_checks.LADDERS)
+
+
+def check_emulated(op, run_version=None):
+    ladder = cuda_checks.LADDERS[op]
+    return cuda_checks.check_versions(op, run_version or cuda_checks.runner(ladder.emulated, "cpu"),
+                                      ladder.reference, ladder.cases(), ladder.tolerance)
+
+
+def test_every_op_with_a_ladder_has_checks():
+    assert set(OPS) == {"softmax", "attention", "dropout", "layer_norm", "bias_gelu", "cross_entropy"}
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_every_emulated_version_passes(op):
+    results = check_emulated(op)
+    assert [version for version, _, _ in results] == list(ops.kernel_versions(op))
+    for version, error, passed in results:
+        assert passed, f"{op} v{version}: max relative error {error:.1e}"
+        assert 0.0 <= error <= cuda_checks.LADDERS[op].tolerance(version)
+
+
+def reference_plus_noise(op, scale):
+    """A run_version whose every tensor is the reference's plus relative noise of ``scale``: a wrong kernel."""
+    reference = cuda_checks.LADDERS[op].reference
+    generator = np.random.default_rng(0)
+
+    def run_version(version, case):
+        return tuple(torch.from_numpy(want + scale * np.abs(want).max() * generator.standard_normal(want.shape))
+                     for want in reference(case))
+    return run_version
+
+
+@pytest.mark.parametrize("op", ["softmax", "cross_entropy"])
+def test_a_wrong_version_is_reported_as_failing(op):
+    results = check_emulated(op, reference_plus_noise(op, 1e-3))
+    assert results and not any(passed for _, _, passed in results)
+    assert all(error > 1e-4 for _, error, _ in results)
+
+
+def test_a_nan_or_a_wrong_shape_fails():
+    ladder = cuda_checks.LADDERS["softmax"]
+    nan = lambda version, case: tuple(torch.full(want.shape, float("nan")) for want in ladder.reference(case))  # noqa: E731
+    flat = lambda version, case: tuple(torch.from_numpy(want.ravel()) for want in ladder.reference(case))  # noqa: E731
+    for run_version in (nan, flat):
+        assert not any(passed for _, _, passed in check_emulated("softmax", run_version))
+
+
+def test_only_the_best_training_op_rung_is_reachable_on_cuda():
+    assert cuda_checks.cuda_versions("softmax") == ops.kernel_versions("softmax")
+    assert cuda_checks.cuda_versions("layer_norm") == ops.kernel_versions("layer_norm")[-1:]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is visible")
+@pytest.mark.parametrize("script", ["softmax.py", "attention.py", "training_ops.py"])
+def test_device_cuda_without_a_gpu_is_a_one_line_usage_error(script, capsys):
+    main = runpy.run_path(str(BENCH / script), run_name="bench")["main"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--device", "cuda"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith("--device cuda: no CUDA GPU is visible")
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("op", OPS)
+def test_every_version_reachable_on_the_gpu_passes(op):
+    assert cuda_checks.checked_cuda_versions(op) == list(cuda_checks.cuda_versions(op))
