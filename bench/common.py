@@ -38,11 +38,27 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
+def _time_call(fn, device):
+    """Seconds of one call of ``fn``: by the wall clock on the CPU; on CUDA by two CUDA events around the call's
+    kernels (the queue is empty before, and the end event is waited for)."""
+    if torch.device(device).type != "cuda":
+        t0 = time.perf_counter()
+        fn()
+        return time.perf_counter() - t0
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    fn()
+    end.record()
+    end.synchronize()
+    return start.elapsed_time(end) / 1e3
+
+
 def time_interleaved(functions, *, repeats=30, warmup=3, device="cpu", min_seconds=0.0):
     """Median seconds per call of each function in ``functions`` (name -> callable).
 
     The functions are called in turn (a, b, c, a, b, c, …) so that slow phases of a noisy machine hit
-    them alike. Each sample times one call. At least ``repeats`` samples, more until ``min_seconds``.
+    them alike. Each sample times one call, on CUDA with CUDA events after a synchronisation. At least
+    ``repeats`` samples, more until ``min_seconds``.
     """
     for _ in range(warmup):
         for fn in functions.values():
@@ -53,10 +69,7 @@ def time_interleaved(functions, *, repeats=30, warmup=3, device="cpu", min_secon
     while min(len(s) for s in samples.values()) < repeats or time.perf_counter() - start < min_seconds:
         for name, fn in functions.items():
             _sync(device)
-            t0 = time.perf_counter()
-            fn()
-            _sync(device)
-            samples[name].append(time.perf_counter() - t0)
+            samples[name].append(_time_call(fn, device))
     return {name: statistics.median(s) for name, s in samples.items()}
 
 

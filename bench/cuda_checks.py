@@ -228,6 +228,36 @@ def cuda_versions(op):
     return versions if LADDERS[op].any_version_on_cuda else versions[-1:]
 
 
+def check_device(parser, device):
+    """A benchmark's ``--device cuda`` that cannot run here ends as a one-line usage error."""
+    if device != "cuda":
+        return
+    if not torch.cuda.is_available():
+        parser.error("--device cuda: no CUDA GPU is visible")
+    if not ops.HAS_CUDA_KERNELS:
+        parser.error("--device cuda: minitransformer was built without its CUDA kernels")
+
+
+def default_rungs(op):
+    """The rungs the op itself runs on CUDA tensors: the best, and for attention the best for float32 (no
+    tensor cores) and the best for half precision (the last)."""
+    versions = ops.kernel_versions(op)
+    if op == "attention":
+        return {max(v for v in versions if v not in TENSOR_CORE_VERSIONS), versions[-1]}
+    return {versions[-1]}
+
+
+def versions_to_time(op):
+    """Check ``op`` on the GPU (:func:`checked_cuda_versions`) and return the versions that passed; when a rung
+    the op runs by default failed, the benchmark stops with one line, since the op itself cannot be timed."""
+    passed = checked_cuda_versions(op)
+    failed = sorted(default_rungs(op) - set(passed))
+    if failed:
+        raise SystemExit(f"{op}: the op's own CUDA kernel (v{', v'.join(map(str, failed))}) fails its check "
+                         "against the float64 reference; nothing is timed")
+    return passed
+
+
 def checked_cuda_versions(op):
     """Check each version of ``op`` reachable on the GPU, print one line per version, and return the versions
     that passed: the only ones a benchmark may time."""

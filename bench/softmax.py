@@ -9,6 +9,8 @@ On the CPU each size is also timed in bfloat16 (our op widens each row to float3
 once), as ours / torch in bfloat16.
 
 Usage: python bench/softmax.py [--quick] [--device cpu|cuda]
+With --device cuda every version of the kernel ladder is first checked against the NumPy float64 reference
+(bench/cuda_checks.py); only the versions that pass are timed, with CUDA events.
 Writes bench/results/softmax_<device>.{json,md,png}. Run it with THP_MEM_ALLOC_ENABLE=1 to put
 PyTorch's allocator on huge pages too (results then go to softmax_<device>_thp.*): what remains is the
 difference in the kernels themselves.
@@ -23,6 +25,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (RESULTS_DIR, allocation_floor, copy_bandwidth, machine_info,  # noqa: E402
                     markdown_table, time_interleaved, write_results)
+from cuda_checks import check_device, versions_to_time  # noqa: E402
 
 import minitransformer.ops as ops  # noqa: E402
 
@@ -32,22 +35,22 @@ QUICK_COLS = [128, 1024, 4096]
 HALF_DTYPE = {"cpu": torch.bfloat16}  # the lower-precision dtype timed beside float32, per device
 
 
-def candidates(x, device):
-    """name -> zero-argument callable, all computing softmax(x, -1)."""
+def candidates(x, versions):
+    """name -> zero-argument callable, all computing softmax(x, -1); ``versions``: the CUDA rungs to time."""
     functions = {"torch": lambda: torch.softmax(x, -1), "ours": lambda: ops.softmax(x, -1)}
-    if device == "cuda":
-        for version in ops.kernel_versions("softmax"):
-            functions[f"v{version}"] = lambda v=version: ops.softmax(x, -1, version=v)
+    for version in versions:
+        functions[f"v{version}"] = lambda v=version: ops.softmax(x, -1, version=v)
     return functions
 
 
 def run(device="cpu", rows=ROWS, cols_list=COLS, repeats=25):
+    versions = versions_to_time("softmax") if device == "cuda" else []
     ceiling = copy_bandwidth() if device == "cpu" else None
     points = []
     for cols in cols_list:
         x = torch.randn(rows, cols, device=device)
         bytes_moved = 2 * x.numel() * x.element_size()
-        seconds = time_interleaved(candidates(x, device), repeats=repeats, device=device)
+        seconds = time_interleaved(candidates(x, versions), repeats=repeats, device=device)
         point = {"rows": rows, "cols": cols, "seconds": seconds,
                  "gb_per_s": {name: bytes_moved / s / 1e9 for name, s in seconds.items()},
                  "ratio_to_torch": {name: s / seconds["torch"] for name, s in seconds.items()}}
@@ -63,7 +66,8 @@ def run(device="cpu", rows=ROWS, cols_list=COLS, repeats=25):
         half_note = f"  {point['half']['dtype']} ours/torch = {point['half']['ratio_to_torch']:.3f}" \
             if "half" in point else ""
         print(f"  cols={cols:6d}  ours/torch = {point['ratio_to_torch']['ours']:.3f}{half_note}", flush=True)
-    return {"device": device, "machine": machine_info(), "copy_bandwidth_bytes_per_s": ceiling,
+    return {"device": device, "machine": machine_info(), "checked_cuda_versions": versions,
+            "copy_bandwidth_bytes_per_s": ceiling,
             "torch_huge_pages": os.environ.get("THP_MEM_ALLOC_ENABLE") == "1",
             "repeats": repeats, "points": points}
 
@@ -126,8 +130,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="3 sizes, fewer repeats (for the demo)")
     parser.add_argument("--repeats", type=int, default=None, help="samples per point (default 25; 7 quick)")
     args = parser.parse_args(argv)
-    if args.device == "cuda" and not torch.cuda.is_available():
-        parser.error("--device cuda: no CUDA GPU is visible")
+    check_device(parser, args.device)
     repeats = args.repeats or (7 if args.quick else 25)
     result = run(args.device, cols_list=QUICK_COLS if args.quick else COLS, repeats=repeats)
     markdown = to_markdown(result)

@@ -9,7 +9,12 @@ and, for information, the same equations in our torch-ops modules (the "eager" b
 copy of the inputs that need a gradient, the forward, and the backward of a fixed upstream gradient. Timed
 interleaved (bench/common.py), median of the samples; ratio ours / torch < 1 means ours is faster.
 
-    .venv/bin/python bench/training_ops.py [--quick] [--threads N]  ->  bench/results/training_ops.{json,md}
+With --device cuda each op's CUDA kernel is first checked against the NumPy float64 reference, forward and
+backward (bench/cuda_checks.py), and timed with CUDA events only if it passes. On CUDA tensors the ops run the
+best rung of their ladder (no op picks another rung there), so that rung is what is checked and timed.
+
+    .venv/bin/python bench/training_ops.py [--quick] [--threads N] [--device cpu|cuda]
+        ->  bench/results/training_ops[_cuda].{json,md}
 """
 
 import argparse
@@ -21,11 +26,14 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import machine_info, markdown_table, time_interleaved, write_results  # noqa: E402
+from cuda_checks import check_device, versions_to_time  # noqa: E402
 
 from minitransformer import nn as mnn  # noqa: E402
 from minitransformer import ops  # noqa: E402
 
 ROWS = 4096
+LADDER = {"layer_norm": "layer_norm", "bias_gelu": "bias_gelu", "dropout_add": "dropout",
+          "cross_entropy": "cross_entropy"}  # each benchmarked op's kernel ladder
 
 
 def forward_backward(forward, inputs, grad_output):
@@ -37,30 +45,31 @@ def forward_backward(forward, inputs, grad_output):
     return run
 
 
-def cases(generator):
+def cases(generator, device):
+    def randn(*shape):
+        return torch.randn(shape, generator=generator).to(device)
+
     for width in (128, 768):
-        x, g = torch.randn(ROWS, width, generator=generator), torch.randn(ROWS, width, generator=generator)
-        w, b = torch.randn(width, generator=generator), torch.randn(width, generator=generator)
+        x, g, w, b = randn(ROWS, width), randn(ROWS, width), randn(width), randn(width)
         inputs = [x.requires_grad_(), w.requires_grad_(), b.requires_grad_()]
-        norm = mnn.LayerNorm(width)
+        norm = mnn.LayerNorm(width).to(device)
         yield ("layer_norm", width, inputs, g,
                {"ours": lambda x, w, b: ops.layer_norm(x, w, b),
                 "torch": lambda x, w, b: F.layer_norm(x, x.shape[-1:], w, b),
                 "eager": lambda x, w, b: torch.func.functional_call(norm, {"weight": w, "bias": b}, (x,))})
     for width in (512, 3072):
-        x, g = torch.randn(ROWS, width, generator=generator), torch.randn(ROWS, width, generator=generator)
-        b = torch.randn(width, generator=generator)
+        x, g, b = randn(ROWS, width), randn(ROWS, width), randn(width)
         yield ("bias_gelu", width, [x.requires_grad_(), b.requires_grad_()], g,
                {"ours": lambda x, b: ops.bias_gelu(x, b), "torch": lambda x, b: F.gelu(x + b),
                 "eager": lambda x, b: mnn.gelu(x + b)})
     for width in (128, 768):
-        x, r, g = (torch.randn(ROWS, width, generator=generator) for _ in range(3))
+        x, r, g = (randn(ROWS, width) for _ in range(3))
         yield ("dropout_add", width, [x.requires_grad_(), r.requires_grad_()], g,
                {"ours": lambda x, r: ops.dropout_add(x, r, 0.1), "torch": lambda x, r: r + F.dropout(x, 0.1),
                 "eager": lambda x, r: r + mnn.dropout(x, 0.1)})
     for vocabulary in (8000, 30000):
-        logits = torch.randn(ROWS, vocabulary, generator=generator)
-        targets = torch.randint(0, vocabulary, (ROWS,), generator=generator)
+        logits = randn(ROWS, vocabulary)
+        targets = torch.randint(0, vocabulary, (ROWS,), generator=generator).to(device)
         yield ("cross_entropy", vocabulary, [logits.requires_grad_()], None,
                {"ours": lambda x: ops.cross_entropy(x, targets), "torch": lambda x: F.cross_entropy(x, targets),
                 "eager": lambda x: mnn.cross_entropy(x, targets)})
@@ -70,23 +79,30 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="5 samples after 2 warm-ups (default 20 after 3)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     args = parser.parse_args(argv)
+    check_device(parser, args.device)
     torch.set_num_threads(args.threads)
+    checked = {op: versions_to_time(ladder) for op, ladder in LADDER.items()} if args.device == "cuda" else {}
     repeats, warmup = (5, 2) if args.quick else (20, 3)
     rows, records = [], []
-    for op, width, inputs, grad_output, functions in cases(torch.Generator().manual_seed(0)):
+    for op, width, inputs, grad_output, functions in cases(torch.Generator().manual_seed(0), args.device):
         seconds = time_interleaved({name: forward_backward(f, inputs, grad_output) for name, f in functions.items()},
-                                   repeats=repeats, warmup=warmup)
-        records.append({"op": op, "rows": ROWS, "width": width, "seconds": seconds})
+                                   repeats=repeats, warmup=warmup, device=args.device)
+        records.append({"op": op, "rows": ROWS, "width": width, "seconds": seconds,
+                        "checked_cuda_versions": checked.get(op, [])})
         rows.append([op, f"{ROWS} x {width:,}", f"{1e3 * seconds['torch']:.2f}",
                      f"{seconds['ours'] / seconds['torch']:.2f}", f"{seconds['eager'] / seconds['torch']:.2f}"])
         print(rows[-1], flush=True)
+    device = " --device cuda" if args.device == "cuda" else ""
     markdown = ("# Fused training ops: ours / PyTorch, forward + backward\n\n`bench/training_ops.py"
-                f"{' --quick' if args.quick else ''} --threads {args.threads}`: interleaved in one run, median of "
-                f"{repeats} samples after {warmup} warm-ups, float32. A ratio below 1: ours is faster.\n\n"
+                f"{' --quick' if args.quick else ''} --threads {args.threads}{device}`: interleaved in one run, median "
+                f"of {repeats} samples after {warmup} warm-ups, float32. A ratio below 1: ours is faster.\n\n"
                 + markdown_table(["op", "shape", "torch (ms)", "ours / torch", "eager modules / torch"], rows))
-    name = "training_ops" + ("_quick" if args.quick else "") + (f"_{args.threads}threads" if args.threads != 1 else "")
-    write_results(name, {"machine": machine_info(), "threads": args.threads, "runs": records}, markdown)
+    name = ("training_ops" + ("_cuda" if args.device == "cuda" else "") + ("_quick" if args.quick else "")
+            + (f"_{args.threads}threads" if args.threads != 1 else ""))
+    write_results(name, {"machine": machine_info(), "device": args.device, "threads": args.threads, "runs": records},
+                  markdown)
     print(markdown)
 
 
