@@ -141,8 +141,8 @@ def run(sizes, repeats=None, device="cpu"):
                   f"fwd+bwd ours/sdpa {point['forward_backward_ratio_to_sdpa']:.3f}  "
                   f"naive/ours {point['speedup_over_naive']:.2f}  "
                   f"extra mem ours/naive {point['memory_fraction_of_naive']:.2%}", flush=True)
-    return {"device": device, "machine": machine_info(), "checked_cuda_versions": versions, "batch": BATCH, "heads": HEADS,
-            "head_dim": HEAD_DIM, "dtypes": ["float32", "bfloat16 (forward)"], "points": points}
+    return {"device": device, "machine": machine_info(), "checked_cuda_versions": versions, "batch": BATCH,
+            "heads": HEADS, "head_dim": HEAD_DIM, "dtypes": ["float32", "bfloat16 (forward)"], "points": points}
 
 
 def to_markdown(result):

@@ -63,9 +63,14 @@ def test_a_wrong_version_is_reported_as_failing(op):
 
 
 def test_a_nan_or_a_wrong_shape_fails():
-    ladder = cuda_checks.LADDERS["softmax"]
-    nan = lambda version, case: tuple(torch.full(want.shape, float("nan")) for want in ladder.reference(case))  # noqa: E731
-    flat = lambda version, case: tuple(torch.from_numpy(want.ravel()) for want in ladder.reference(case))  # noqa: E731
+    reference = cuda_checks.LADDERS["softmax"].reference
+
+    def nan(version, case):
+        return tuple(torch.full(want.shape, float("nan")) for want in reference(case))
+
+    def flat(version, case):
+        return tuple(torch.from_numpy(want.ravel()) for want in reference(case))
+
     for run_version in (nan, flat):
         assert not any(passed for _, _, passed in check_emulated("softmax", run_version))
 
