@@ -35,7 +35,7 @@ from minitransformer.data.word2vec.negatives import NegativeSampler
 from minitransformer.data.word2vec.subsampling import keep_probabilities
 from minitransformer.data.word2vec.vectors import WordVectors
 from minitransformer.data.word2vec.vocab import build_vocabulary
-from minitransformer.data.word2vec.windows import epoch_windows, window_batches, window_groups
+from minitransformer.data.word2vec.windows import batch_order, epoch_windows, window_batches
 from minitransformer.models.word2vec import CBOW, SkipGram
 from minitransformer.train.seeding import seeded_generator
 
@@ -45,17 +45,19 @@ WORKER_STRIDE = 1000  # worker r of a run seeded s draws from seed s · 1000 + r
 
 
 def _sgd_step(config):
-    """The function ``(model, batch, lr) -> loss`` that trains: the fused C++ op when asked for (or,
-    with "auto", when the extension is built), else the model's readable PyTorch step. The fused op
-    does not implement shared negatives' batch-wide fast path, so those use the PyTorch step."""
+    """``(step, trim)``: the function ``(model, batch, lr) -> loss`` that trains, and whether its batches
+    should drop their padding columns. The step is the fused C++ op when asked for (or, with "auto", when
+    the extension is built), which skips padding itself and takes the untrimmed, contiguous batches as
+    they are; else the model's readable PyTorch step. The fused op does not implement shared negatives'
+    batch-wide fast path, so those use the PyTorch step."""
     if config.step != "torch" and not (config.model == "cbow" and config.shared_negatives):
         try:
             from minitransformer.ops import word2vec as fused
-            return {"cbow": fused.cbow_sgd_step, "skipgram": fused.skipgram_sgd_step}[config.model]
+            return {"cbow": fused.cbow_sgd_step, "skipgram": fused.skipgram_sgd_step}[config.model], False
         except ImportError:
             if config.step == "fused":
                 raise
-    return lambda model, batch, lr: model.sgd_step(batch, lr)
+    return (lambda model, batch, lr: model.sgd_step(batch, lr)), True
 
 
 @dataclass
@@ -137,20 +139,20 @@ def _train_shard(model, ids, sentence_of, keep, sampler, config, progress, seed,
     seeded by (seed, worker); in this process (``worker`` None) by the seed alone."""
     torch.set_num_threads(1)
     generator = seeded_generator(seed, worker, stride=WORKER_STRIDE)
-    sgd_step = _sgd_step(config)
+    sgd_step, trim = _sgd_step(config)
     for epoch in range(config.epochs):
         windows = epoch_windows(ids, sentence_of, keep, config.window, generator)
         if len(windows.centers) == 0:
             continue
         tokens_per_window = windows.source_tokens / len(windows.centers)
-        for rows in window_groups(windows, config.batch_size):
-            for batch in window_batches(windows, rows, sampler, config.negative, config.batch_size, generator,
-                                        config.shared_negatives):
-                loss = sgd_step(model, batch, progress.learning_rate())
-                words = len(batch.contexts) * tokens_per_window
-                progress.add(epoch, words, loss, len(batch.contexts))
-                if on_step is not None:
-                    on_step(words)
+        order = batch_order(windows, config.batch_size)
+        for batch in window_batches(windows, order, sampler, config.negative, config.batch_size, generator,
+                                    config.shared_negatives, trim):
+            loss = sgd_step(model, batch, progress.learning_rate())
+            words = len(batch.contexts) * tokens_per_window
+            progress.add(epoch, words, loss, len(batch.contexts))
+            if on_step is not None:
+                on_step(words)
 
 
 def _run_workers(model, ids, sentence_of, keep, sampler, config, progress, seed, bar, context):
