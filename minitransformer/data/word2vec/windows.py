@@ -61,14 +61,17 @@ def epoch_windows(ids, sentence_of, keep_probability, window, generator=None):
     n = ids.numel()
     reach = torch.randint(1, window + 1, (n, 1), generator=generator)  # (T', 1) effective window b
     offsets = torch.cat([torch.arange(-window, 0), torch.arange(1, window + 1)])  # (M,)
-    positions = torch.arange(n).unsqueeze(1) + offsets  # (T', M)
-    inside = (positions >= 0) & (positions < n) & (offsets.abs() <= reach)
-    positions = positions.clamp(0, max(n - 1, 0))
-    mask = inside & (sentence_of[positions] == sentence_of.unsqueeze(1))  # (T', M)
-    contexts = torch.where(mask, ids[positions], 0)
-    has_context = mask.any(dim=1)
-    return EpochWindows(ids[has_context], contexts[has_context], mask[has_context],
-                        reach.squeeze(1)[has_context], len(kept))
+
+    def around(values, pad):  # (T', M): values at positions i + offsets, ``pad`` beyond either end
+        padded = torch.nn.functional.pad(values, (window, window + 1), value=pad)  # + 1: unfold needs n >= 1
+        spans = padded.unfold(0, 2 * window + 1, 1)[:n]  # (T', 2 * window + 1) views
+        return torch.cat([spans[:, :window], spans[:, window + 1:]], dim=1)  # drop the centre column
+
+    mask = (around(sentence_of, -1) == sentence_of.unsqueeze(1)) & (offsets.abs() <= reach)  # (T', M)
+    contexts = around(ids, 0).masked_fill_(~mask, 0)
+    rows = mask.any(dim=1).nonzero().squeeze(1)  # centres with a context
+    return EpochWindows(ids[rows], contexts.index_select(0, rows), mask.index_select(0, rows),
+                        reach.squeeze(1)[rows], len(kept))
 
 
 def batch_order(windows, batch_size, group=16):
