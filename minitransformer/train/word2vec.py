@@ -7,7 +7,8 @@ the shared tables without locks ("Hogwild!", Recht et al. 2011). We keep the loc
 hand ``batch_size`` windows at a time to the step: by default the fused C++ op (ops/word2vec.py), which
 updates window after window in place as word2vec.c does; with ``step="torch"`` the readable PyTorch
 step, which computes a batch's gradients from the same parameters and sums them into the touched rows
-with ``index_add_`` (models/word2vec.py).
+with ``index_add_`` (models/word2vec.py). Each epoch's windows and negatives are built at once,
+vectorised (data/word2vec/windows.py), and a batch is a slice of them: per step, Python only calls the step.
 
 Workers are processes, not threads: the corpus is cut at sentence boundaries into ``threads`` shards,
 each worker trains on its shard for all epochs, and the two tables live in shared memory. Processes
@@ -24,6 +25,7 @@ sample 1e-3, alpha 0.025, min_alpha 1e-4), so a comparison needs no extra flags.
 import json
 import time
 from dataclasses import asdict, dataclass
+from multiprocessing.connection import wait
 
 import numpy as np
 import torch
@@ -162,8 +164,8 @@ def _run_workers(model, ids, sentence_of, keep, sampler, config, progress, seed,
                for rank, (a, b) in enumerate(_shards(sentence_of, config.threads))]
     for worker in workers:
         worker.start()
-    while any(worker.is_alive() for worker in workers):
-        time.sleep(0.1)
+    while running := [worker.sentinel for worker in workers if worker.is_alive()]:
+        wait(running, timeout=0.1)  # returns as soon as a worker ends
         bar.update(progress.done.value - bar.n)
     for worker in workers:
         worker.join()
@@ -188,6 +190,7 @@ def train_word2vec(sentences, config=None, seed=0, progress=True):
     context = mp.get_context("fork")
     shared = _Progress(config, total, context)
     previous_threads = torch.get_num_threads()
+    _sgd_step(config)  # loads the extension here, once, before the clock and the workers' fork
     start = time.perf_counter()
     try:
         with tqdm(total=total, unit="word", unit_scale=True, disable=not progress,

@@ -103,9 +103,10 @@ def window_batches(windows, order, sampler: NegativeSampler, negative, batch_siz
     if shared_negatives < 0:
         raise ValueError(f"shared_negatives must be >= 0, got {shared_negatives}")
     window = windows.contexts.shape[1] // 2
-    centers = windows.centers[order].unsqueeze(1)  # (C, 1)
-    contexts, context_mask = windows.contexts[order], windows.context_mask[order].float()  # (C, M)
-    reach = windows.reach[order]  # (C,)
+    centers = windows.centers.index_select(0, order).unsqueeze(1)  # (C, 1)
+    contexts = windows.contexts.index_select(0, order)  # (C, M)
+    context_mask = windows.context_mask.index_select(0, order).float()
+    reach = windows.reach.index_select(0, order)  # (C,)
     if not shared_negatives:
         negatives = sampler.sample((len(order), negative), generator)  # (C, K)
         targets = torch.cat([centers, negatives], dim=1)  # (C, K+1)
