@@ -59,19 +59,23 @@ def epoch_windows(ids, sentence_of, keep_probability, window, generator=None):
     kept = torch.rand(ids.shape, generator=generator, dtype=torch.float64) < keep_probability[ids]
     ids, sentence_of = ids[kept], sentence_of[kept]  # (T',)
     n = ids.numel()
-    reach = torch.randint(1, window + 1, (n, 1), generator=generator)  # (T', 1) effective window b
+    reach = torch.randint(1, window + 1, (n,), generator=generator)  # (T',) effective window b
+    position = torch.arange(n)
+    starts = torch.ones(n, dtype=torch.bool)  # (T',) first token of its sentence
+    starts[1:] = sentence_of[1:] != sentence_of[:-1]
+    ends = torch.ones(n, dtype=torch.bool)  # (T',) last token of its sentence
+    ends[:-1] = starts[1:]
+    first = torch.where(starts, position, 0).cummax(0).values  # (T',) position of the sentence's first token
+    last = torch.where(ends, position, n).flip(0).cummin(0).values.flip(0)  # and of its last token
+    before = torch.minimum(position - first, reach)  # (T',) context words to the left, within b and the sentence
+    after = torch.minimum(last - position, reach)  # and to the right
+    rows = (before + after > 0).nonzero().squeeze(1)  # centres with a context
     offsets = torch.cat([torch.arange(-window, 0), torch.arange(1, window + 1)])  # (M,)
-
-    def around(values, pad):  # (T', M): values at positions i + offsets, ``pad`` beyond either end
-        padded = torch.nn.functional.pad(values, (window, window + 1), value=pad)  # + 1: unfold needs n >= 1
-        spans = padded.unfold(0, 2 * window + 1, 1)[:n]  # (T', 2 * window + 1) views
-        return torch.cat([spans[:, :window], spans[:, window + 1:]], dim=1)  # drop the centre column
-
-    mask = (around(sentence_of, -1) == sentence_of.unsqueeze(1)) & (offsets.abs() <= reach)  # (T', M)
-    contexts = around(ids, 0).masked_fill_(~mask, 0)
-    rows = mask.any(dim=1).nonzero().squeeze(1)  # centres with a context
-    return EpochWindows(ids[rows], contexts.index_select(0, rows), mask.index_select(0, rows),
-                        reach.squeeze(1)[rows], len(kept))
+    mask = (offsets >= -before[rows].unsqueeze(1)) & (offsets <= after[rows].unsqueeze(1))  # (C, M)
+    padded = torch.nn.functional.pad(ids, (window, window + 1))  # + 1: unfold needs one span even when n = 0
+    spans = padded.unfold(0, 2 * window + 1, 1).index_select(0, rows)  # (C, 2 * window + 1): ids at i-window..i+window
+    contexts = torch.cat([spans[:, :window], spans[:, window + 1:]], dim=1).masked_fill_(~mask, 0)  # drop the centre
+    return EpochWindows(ids[rows], contexts, mask, reach[rows], len(kept))
 
 
 def batch_order(windows, batch_size, group=16):
@@ -88,44 +92,47 @@ def batch_order(windows, batch_size, group=16):
 
 
 def window_batches(windows, order, sampler: NegativeSampler, negative, batch_size, generator=None,
-                   shared_negatives=0, trim=True):
+                   shared_negatives=0, trim=True, gather=16):
     """Yield ``WindowBatch``es of ``batch_size`` consecutive windows of ``order``, with fresh negatives
     for each window, or with ``shared_negatives`` > 0 one draw of that many for the whole batch.
 
-    The whole epoch is gathered once and every batch is a slice of it. Fresh negatives are drawn for
-    all windows in one call: torch's CPU ``randint`` draws element after element, so these are the
-    numbers that one draw per batch, batch after batch, gave. ``trim`` drops the padding columns
-    beyond the batch's largest reach (worth it for the PyTorch steps, which compute on every slot); without
-    it every batch is a contiguous view (the fused steps skip padding slots themselves).
+    Windows are gathered ``gather`` batches at a time (small enough to stay in cache, large enough that
+    Python's per-call cost is spread) and every batch is a slice of them. Fresh negatives are drawn for those
+    windows in one call: torch's CPU ``randint`` draws element after element, so these are the numbers that
+    one draw per batch, batch after batch, gave. ``trim`` drops the padding columns beyond the batch's
+    largest reach (worth it for the PyTorch steps, which compute on every slot); without it every batch is
+    a contiguous view (the fused steps skip padding slots themselves).
     """
     if negative < 1:
         raise ValueError(f"negative must be >= 1, got {negative}")
     if shared_negatives < 0:
         raise ValueError(f"shared_negatives must be >= 0, got {shared_negatives}")
     window = windows.contexts.shape[1] // 2
-    centers = windows.centers.index_select(0, order).unsqueeze(1)  # (C, 1)
-    contexts = windows.contexts.index_select(0, order)  # (C, M)
-    context_mask = windows.context_mask.index_select(0, order).float()
-    reach = windows.reach.index_select(0, order)  # (C,)
-    if not shared_negatives:
-        negatives = sampler.sample((len(order), negative), generator)  # (C, K)
-        targets = torch.cat([centers, negatives], dim=1)  # (C, K+1)
-        target_mask = torch.ones(targets.shape, dtype=torch.float32)
-        target_mask[:, 1:] = (negatives != centers).float()
-    for start in range(0, len(order), batch_size):
-        rows = slice(start, start + batch_size)
-        shared = None
-        if shared_negatives:
-            shared = sampler.sample((shared_negatives,), generator)  # (S,)
-            negatives = shared.expand(len(centers[rows]), shared_negatives)  # (C, S)
-            batch_targets = torch.cat([centers[rows], negatives], dim=1)  # (C, S+1)
-            batch_mask = torch.ones(batch_targets.shape, dtype=torch.float32)
-            batch_mask[:, 1:] = (negatives != centers[rows]).float() * (negative / shared_negatives)
-        else:
-            batch_targets, batch_mask = targets[rows], target_mask[rows]
-        columns = slice(None)
-        if trim:
-            most = int(reach[rows].max())
-            columns = slice(window - most, window + most)  # offsets -most..-1, 1..most
-        yield WindowBatch(contexts[rows, columns], context_mask[rows, columns], batch_targets, batch_mask,
-                          shared)
+    for first in range(0, len(order), batch_size * gather):
+        rows = order[first:first + batch_size * gather]  # (R,)
+        centers = windows.centers.index_select(0, rows).unsqueeze(1)  # (R, 1)
+        contexts = windows.contexts.index_select(0, rows)  # (R, M)
+        context_mask = windows.context_mask.index_select(0, rows).float()
+        reach = windows.reach.index_select(0, rows)  # (R,)
+        if not shared_negatives:
+            negatives = sampler.sample((len(rows), negative), generator)  # (R, K)
+            targets = torch.cat([centers, negatives], dim=1)  # (R, K+1)
+            target_mask = torch.ones(targets.shape, dtype=torch.float32)
+            target_mask[:, 1:] = (negatives != centers).float()
+        for start in range(0, len(rows), batch_size):
+            batch = slice(start, start + batch_size)
+            shared = None
+            if shared_negatives:
+                shared = sampler.sample((shared_negatives,), generator)  # (S,)
+                negatives = shared.expand(len(centers[batch]), shared_negatives)  # (C, S)
+                batch_targets = torch.cat([centers[batch], negatives], dim=1)  # (C, S+1)
+                batch_mask = torch.ones(batch_targets.shape, dtype=torch.float32)
+                batch_mask[:, 1:] = (negatives != centers[batch]).float() * (negative / shared_negatives)
+            else:
+                batch_targets, batch_mask = targets[batch], target_mask[batch]
+            columns = slice(None)
+            if trim:
+                most = int(reach[batch].max())
+                columns = slice(window - most, window + most)  # offsets -most..-1, 1..most
+            yield WindowBatch(contexts[batch, columns], context_mask[batch, columns], batch_targets, batch_mask,
+                              shared)
