@@ -7,8 +7,9 @@ the shared tables without locks ("Hogwild!", Recht et al. 2011). We keep the loc
 hand ``batch_size`` windows at a time to the step: by default the fused C++ op (ops/word2vec.py), which
 updates window after window in place as word2vec.c does; with ``step="torch"`` the readable PyTorch
 step, which computes a batch's gradients from the same parameters and sums them into the touched rows
-with ``index_add_`` (models/word2vec.py). Each epoch's windows and negatives are built at once,
-vectorised (data/word2vec/windows.py), and a batch is a slice of them: per step, Python only calls the step.
+with ``index_add_`` (models/word2vec.py). Windows are built an epoch at a time and negatives 16 batches
+at a time, vectorised (data/word2vec/windows.py); a batch is a slice of them, so per step Python only
+calls the step.
 
 Workers are processes, not threads: the corpus is cut at sentence boundaries into ``threads`` shards,
 each worker trains on its shard for all epochs, and the two tables live in shared memory. Processes
