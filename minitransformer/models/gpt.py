@@ -5,7 +5,9 @@ from ``minitransformer.nn``:
     logits = LayerNorm(h_L) E_token^T                       (output head tied to the token embeddings)
     L = -(1/(B·T)) Σ log softmax(logits)[next token]
 
-Pre-norm layers and a final LayerNorm as in GPT-2 (section 2.3). Sampling (``generate``) draws the next
+Pre-norm layers and a final LayerNorm as in GPT-2 (section 2.3). With the "fused" backend the loss runs the
+tied head and the cross-entropy together in row chunks (nn/linear_cross_entropy.py), never holding the
+(B·T, vocab) logits; the other backends compute the logits, then the loss. Sampling (``generate``) draws the next
 token from softmax(logits / temperature), optionally restricted to the ``top_k`` most likely tokens
 (Fan et al. 2018); temperature 0 picks the argmax.
 """
@@ -20,6 +22,7 @@ from minitransformer.models.bert import INIT_STD, position_table
 from minitransformer.models.config import TransformerConfig
 from minitransformer.nn import Dropout, Embedding, LayerNorm, TransformerEncoderLayer
 from minitransformer.nn.backends import resolve_backend
+from minitransformer.nn.linear_cross_entropy import linear_cross_entropy
 from minitransformer.nn.losses import cross_entropy
 
 
@@ -66,6 +69,9 @@ class GPT(nn.Module):
     def loss(self, batch):
         """``(loss, {})`` for a batch ``(inputs, targets)`` of ``data.pretraining.causal.causal_lm_batch``."""
         inputs, targets = batch
+        if self.backend == "fused":
+            hidden = self.hidden_states(inputs)  # (B, T, d_model)
+            return linear_cross_entropy(hidden.flatten(0, 1), self.token_embeddings.weight, None, targets.flatten()), {}
         return cross_entropy(self(inputs), targets, backend=self.backend), {}
 
     @torch.no_grad()

@@ -28,38 +28,41 @@ REDUCTIONS = ("mean", "sum")
 class _LinearCrossEntropy(torch.autograd.Function):
     @staticmethod
     def forward(ctx, hidden, weight, bias, targets, chunk_size, ignore_index, reduction):
-        rows = hidden.shape[0]  # hidden (R, d), weight (V, d), bias (V,) or None, targets (R,)
-        kept = targets != ignore_index  # (R,)
-        count = kept.sum().clamp(min=1).to(hidden.dtype) if reduction == "mean" else hidden.new_ones(())  # n
-        wants_grad = any(ctx.needs_input_grad[:3])
-        grad_hidden = torch.empty_like(hidden) if ctx.needs_input_grad[0] else None
-        grad_weight = torch.zeros_like(weight) if ctx.needs_input_grad[1] else None
-        grad_bias = torch.zeros_like(bias) if bias is not None and ctx.needs_input_grad[2] else None
-        total = hidden.new_zeros(())
-        for start in range(0, rows, chunk_size):
-            rows_here = slice(start, start + chunk_size)
-            x, y, keep = hidden[rows_here], targets[rows_here], kept[rows_here]  # (c, d), (c,), (c,)
-            logits = x @ weight.T if bias is None else torch.addmm(bias, x, weight.T)  # (c, V)
-            safe = torch.where(keep, y, torch.zeros_like(y)).long().unsqueeze(1)  # (c, 1)
-            picked = logits.gather(1, safe)  # (c, 1): logits_y
-            row_max = logits.amax(1, keepdim=True)  # (c, 1)
-            exps = logits.sub_(row_max).exp_()  # exp(logits - max), in the logits' buffer: no second (c, V)
-            sum_exp = exps.sum(1, keepdim=True)  # (c, 1)
-            losses = (row_max + sum_exp.log() - picked).squeeze(1)  # logsumexp - logits_y, (c,)
-            total = total + torch.where(keep, losses, torch.zeros_like(losses)).sum()
-            if not wants_grad:
-                continue
-            grad_logits = exps.div_(sum_exp)  # softmax, still in the same buffer
-            grad_logits.scatter_add_(1, safe, torch.full_like(safe, -1, dtype=logits.dtype))  # − one_hot(y)
-            grad_logits.mul_((keep / count).unsqueeze(1).to(logits.dtype))  # / n; ignored rows: 0
-            if grad_hidden is not None:
-                torch.mm(grad_logits, weight, out=grad_hidden[rows_here])  # (c, d)
-            if grad_weight is not None:
-                grad_weight.addmm_(grad_logits.T, x)  # (V, d)
-            if grad_bias is not None:
-                grad_bias.add_(grad_logits.sum(0))  # (V,)
-        ctx.save_for_backward(grad_hidden, grad_weight, grad_bias)
-        return total / count
+        # Autocast off: the head and its loss run in the inputs' dtype (autocast runs a cross-entropy in float32),
+        # and the gradients accumulate into buffers of that dtype.
+        with torch.autocast(hidden.device.type, enabled=False):
+            rows = hidden.shape[0]  # hidden (R, d), weight (V, d), bias (V,) or None, targets (R,)
+            kept = targets != ignore_index  # (R,)
+            count = kept.sum().clamp(min=1).to(hidden.dtype) if reduction == "mean" else hidden.new_ones(())  # n
+            wants_grad = any(ctx.needs_input_grad[:3])
+            grad_hidden = torch.empty_like(hidden) if ctx.needs_input_grad[0] else None
+            grad_weight = torch.zeros_like(weight) if ctx.needs_input_grad[1] else None
+            grad_bias = torch.zeros_like(bias) if bias is not None and ctx.needs_input_grad[2] else None
+            total = hidden.new_zeros(())
+            for start in range(0, rows, chunk_size):
+                rows_here = slice(start, start + chunk_size)
+                x, y, keep = hidden[rows_here], targets[rows_here], kept[rows_here]  # (c, d), (c,), (c,)
+                logits = x @ weight.T if bias is None else torch.addmm(bias, x, weight.T)  # (c, V)
+                safe = torch.where(keep, y, torch.zeros_like(y)).long().unsqueeze(1)  # (c, 1)
+                picked = logits.gather(1, safe)  # (c, 1): logits_y
+                row_max = logits.amax(1, keepdim=True)  # (c, 1)
+                exps = logits.sub_(row_max).exp_()  # exp(logits - max), in the logits' buffer: no second (c, V)
+                sum_exp = exps.sum(1, keepdim=True)  # (c, 1)
+                losses = (row_max + sum_exp.log() - picked).squeeze(1)  # logsumexp - logits_y, (c,)
+                total = total + torch.where(keep, losses, torch.zeros_like(losses)).sum()
+                if not wants_grad:
+                    continue
+                grad_logits = exps.div_(sum_exp)  # softmax, still in the same buffer
+                grad_logits.scatter_add_(1, safe, torch.full_like(safe, -1, dtype=logits.dtype))  # − one_hot(y)
+                grad_logits.mul_((keep / count).unsqueeze(1).to(logits.dtype))  # / n; ignored rows: 0
+                if grad_hidden is not None:
+                    torch.mm(grad_logits, weight, out=grad_hidden[rows_here])  # (c, d)
+                if grad_weight is not None:
+                    grad_weight.addmm_(grad_logits.T, x)  # (V, d)
+                if grad_bias is not None:
+                    grad_bias.add_(grad_logits.sum(0))  # (V,)
+            ctx.save_for_backward(grad_hidden, grad_weight, grad_bias)
+            return total / count
 
     @staticmethod
     def backward(ctx, grad_loss):
