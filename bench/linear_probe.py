@@ -32,6 +32,7 @@ from common import markdown_table, write_results  # noqa: E402
 from minitransformer.data.labelled.budget import label_budget  # noqa: E402
 from minitransformer.data.text.padding import trim_padding  # noqa: E402
 from minitransformer.data.text.tokenizer import WordPieceTokenizer  # noqa: E402
+from minitransformer.models.classifier import mean_pool  # noqa: E402
 from minitransformer.recipes.corpus import TASKS  # noqa: E402
 from minitransformer.recipes.headline import HeadlineConfig, Job, encoded_task, encoder_for  # noqa: E402
 from minitransformer.recipes.pretraining import git_commit  # noqa: E402
@@ -52,9 +53,7 @@ def mean_pooled_features(encoder, ids, padding_mask, batch_size=128):
     for start in range(0, ids.shape[0], batch_size):
         batch_ids, pad = trim_padding(padding_mask[start:start + batch_size], ids[start:start + batch_size],
                                       padding_mask[start:start + batch_size])
-        hidden = encoder(batch_ids, padding_mask=pad)  # (B, N, d_model)
-        keep = (~pad).unsqueeze(-1).to(hidden.dtype)  # (B, N, 1)
-        features.append((hidden * keep).sum(1) / keep.sum(1).clamp(min=1.0))
+        features.append(mean_pool(encoder(batch_ids, padding_mask=pad), pad))  # (B, d_model)
     return torch.cat(features).numpy()
 
 

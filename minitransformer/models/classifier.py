@@ -15,6 +15,12 @@ from minitransformer.nn.losses import cross_entropy
 POOLINGS = ("cls", "mean")
 
 
+def mean_pool(hidden, padding_mask):
+    """The mean of ``hidden`` (B, N, d) over each row's real tokens (``padding_mask`` True at [PAD]): (B, d)."""
+    keep = (~padding_mask).unsqueeze(-1).to(hidden.dtype)  # (B, N, 1)
+    return (hidden * keep).sum(1) / keep.sum(1).clamp(min=1.0)
+
+
 class SequenceClassifier(nn.Module):
     def __init__(self, encoder, num_classes, pooling="cls", dropout=0.1):
         super().__init__()
@@ -31,8 +37,7 @@ class SequenceClassifier(nn.Module):
         if self.pooling == "cls":
             pooled = self.encoder.pool(hidden)
         else:
-            keep = (~padding_mask).unsqueeze(-1).to(hidden.dtype)  # (B, N, 1)
-            pooled = (hidden * keep).sum(1) / keep.sum(1).clamp(min=1.0)  # (B, d_model)
+            pooled = mean_pool(hidden, padding_mask)  # (B, d_model)
         return self.head(self.dropout(pooled))  # (B, C)
 
     def loss(self, batch):

@@ -21,6 +21,7 @@ fused linear cross-entropy (Hsu et al. 2024).
 import torch
 
 from minitransformer.nn._checks import check_positive_int, check_tensor
+from minitransformer.nn.losses import check_class_targets, check_targets_in_range
 
 REDUCTIONS = ("mean", "sum")
 
@@ -81,18 +82,10 @@ def linear_cross_entropy(hidden, weight, bias, targets, chunk_size=512, ignore_i
         check_tensor("bias", bias, ndim=1)
         if bias.shape[0] != weight.shape[0]:
             raise ValueError(f"bias must have {weight.shape[0]} elements (weight's rows), got {bias.shape[0]}")
-    if not isinstance(targets, torch.Tensor) or targets.dtype not in (torch.int64, torch.int32):
-        raise ValueError(f"targets must be an int64/int32 tensor of class ids, got "
-                         f"{getattr(targets, 'dtype', type(targets).__name__)}")
-    if targets.shape != hidden.shape[:-1]:
-        raise ValueError(f"targets must have shape hidden.shape[:-1] = {tuple(hidden.shape[:-1])}, "
-                         f"got {tuple(targets.shape)}")
+    check_class_targets(targets, hidden.shape[:-1], "hidden.shape[:-1]")
     check_positive_int("chunk_size", chunk_size)
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    classes = weight.shape[0]
-    if not torch.compiler.is_compiling() and \
-            ((targets != ignore_index) & ((targets < 0) | (targets >= classes))).any():
-        raise ValueError(f"targets must be in [0, {classes}) or equal to ignore_index={ignore_index}")
+    check_targets_in_range(targets, weight.shape[0], ignore_index)
     return _LinearCrossEntropy.apply(hidden.reshape(-1, hidden.shape[-1]).contiguous(), weight, bias,
                                      targets.reshape(-1), chunk_size, ignore_index, reduction)

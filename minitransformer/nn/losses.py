@@ -42,17 +42,30 @@ def _reduce(losses, reduction, count=None):
     return total / (max(losses.numel(), 1) if count is None else count)
 
 
+def check_class_targets(targets, shape, shape_name):
+    """ValueError unless ``targets`` is an int64/int32 tensor of class ids of ``shape`` (called ``shape_name``)."""
+    if not isinstance(targets, torch.Tensor) or targets.dtype not in (torch.int64, torch.int32):
+        raise ValueError(f"targets must be an int64/int32 tensor of class ids, got "
+                         f"{getattr(targets, 'dtype', type(targets).__name__)}")
+    if targets.shape != shape:
+        raise ValueError(f"targets must have shape {shape_name} = {tuple(shape)}, got {tuple(targets.shape)}")
+
+
+def check_targets_in_range(targets, num_classes, ignore_index):
+    """ValueError unless every target is in [0, num_classes) or ``ignore_index``. Reading the targets' values on
+    the host would split a torch.compile graph: the check runs in eager only."""
+    if torch.compiler.is_compiling():
+        return
+    if ((targets != ignore_index) & ((targets < 0) | (targets >= num_classes))).any():
+        raise ValueError(f"targets must be in [0, {num_classes}) or equal to ignore_index={ignore_index}")
+
+
 def cross_entropy(logits, targets, ignore_index=-100, label_smoothing=0.0, reduction="mean", backend="eager"):
     """Cross-entropy of ``logits`` (..., C) against class ids ``targets`` (...). ``backend``: "eager" (the
     equations above in torch ops), "torch" (``F.cross_entropy``) or "fused" (``minitransformer.ops.
     cross_entropy``, one C++ pass per row that never stores the log-probabilities)."""
     check_tensor("logits", logits, min_ndim=1)
-    if not isinstance(targets, torch.Tensor) or targets.dtype not in (torch.int64, torch.int32):
-        raise ValueError(f"targets must be an int64/int32 tensor of class ids, got "
-                         f"{getattr(targets, 'dtype', type(targets).__name__)}")
-    if targets.shape != logits.shape[:-1]:
-        raise ValueError(f"targets must have shape logits.shape[:-1] = {tuple(logits.shape[:-1])}, "
-                         f"got {tuple(targets.shape)}")
+    check_class_targets(targets, logits.shape[:-1], "logits.shape[:-1]")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing!r}")
     if reduction not in REDUCTIONS:
@@ -69,9 +82,7 @@ def cross_entropy(logits, targets, ignore_index=-100, label_smoothing=0.0, reduc
         losses = F.cross_entropy(logits.reshape(-1, num_classes), targets.reshape(-1).long(), ignore_index=ignore_index,
                                  label_smoothing=label_smoothing, reduction="none").reshape(targets.shape)
         return _reduce(losses, reduction, count)
-    # Reading the targets' values on the host would split a torch.compile graph: the range check is eager only.
-    if not torch.compiler.is_compiling() and (kept & ((targets < 0) | (targets >= num_classes))).any():
-        raise ValueError(f"targets must be in [0, {num_classes}) or equal to ignore_index={ignore_index}")
+    check_targets_in_range(targets, num_classes, ignore_index)
     log_probs = log_softmax(logits)  # (..., C)
     safe_targets = torch.where(kept, targets, torch.zeros_like(targets)).long()
     nll = -log_probs.gather(-1, safe_targets.unsqueeze(-1)).squeeze(-1)  # (...)
