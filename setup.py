@@ -123,7 +123,8 @@ def extensions():
     exts = [
         cpp_extension.CppExtension(
             name="minitransformer._C",
-            sources=_sources("csrc/ops.cpp") + _sources("csrc/cpu/*.cpp") + _sources("csrc/emu/*.cpp"),
+            sources=(_sources("csrc/ops.cpp") + _sources("csrc/autograd/*.cpp") + _sources("csrc/cpu/*.cpp")
+                     + _sources("csrc/emu/*.cpp")),
             include_dirs=[os.path.join(ROOT, "csrc")],
             extra_compile_args={"cxx": _cpu_flags()},
             extra_link_args=["-fopenmp"],

@@ -56,20 +56,25 @@ def _time_call(fn, device):
 def time_interleaved(functions, *, repeats=30, warmup=3, device="cpu", min_seconds=0.0):
     """Median seconds per call of each function in ``functions`` (name -> callable).
 
-    The functions are called in turn (a, b, c, a, b, c, …) so that slow phases of a noisy machine hit
-    them alike. Each sample times one call, on CUDA with CUDA events after a synchronisation. At least
-    ``repeats`` samples, more until ``min_seconds``.
+    The functions are called in turn so that slow phases of a noisy machine hit them alike, and the turn
+    rotates each round (a, b, c; b, c, a; c, a, b; …) so that each follows each of the others equally
+    often: a function that runs right after one that sweeps the caches (a slow eager baseline) finds
+    its inputs evicted, and with a fixed order that penalty would always fall on the same one. Each
+    sample times one call, on CUDA with CUDA events after a synchronisation. At least ``repeats``
+    samples, more until ``min_seconds``.
     """
     for _ in range(warmup):
         for fn in functions.values():
             fn()
     _sync(device)
-    samples = {name: [] for name in functions}
-    start = time.perf_counter()
+    names = list(functions)
+    samples = {name: [] for name in names}
+    start, turn = time.perf_counter(), 0
     while min(len(s) for s in samples.values()) < repeats or time.perf_counter() - start < min_seconds:
-        for name, fn in functions.items():
+        for name in names[turn:] + names[:turn]:
             _sync(device)
-            samples[name].append(_time_call(fn, device))
+            samples[name].append(_time_call(functions[name], device))
+        turn = (turn + 1) % len(names)
     return {name: statistics.median(s) for name, s in samples.items()}
 
 

@@ -1,7 +1,8 @@
 // The one TORCH_LIBRARY block of the project: every op's schema is declared here, once.
 // Implementations attach elsewhere with TORCH_LIBRARY_IMPL (csrc/cpu/, csrc/cuda/, csrc/emu/); fake
-// (meta) kernels and autograd are registered from Python (minitransformer/ops/). The exception is
-// kernel_versions and attention_tensor_core_versions, which take no tensor: their one implementation,
+// (meta) kernels and autograd are registered from Python (minitransformer/ops/), except layer_norm_forward's
+// autograd, in C++ (csrc/autograd/layer_norm.cpp: it runs where the Python round trip costs a tenth of the
+// kernel). kernel_versions and attention_tensor_core_versions take no tensor: their one implementation,
 // for every device, is below.
 #include <Python.h>
 #include <torch/library.h>

@@ -2,8 +2,11 @@
 // Row r of x has D features; gamma, beta are (D,):
 //
 //   forward:  mu = mean(x),  rstd = 1 / sqrt(mean((x - mu)^2) + eps),  xh = (x - mu) rstd,  y = xh gamma + beta
-//   backward: g = dy gamma,  dx = rstd (g - mean(g) - xh mean(g xh))          (one pass per row)
+//   backward: g = dy gamma,  dx = rstd (g - mean(g) - xh mean(g xh))
 //             dgamma = sum_rows dy xh,  dbeta = sum_rows dy                    (a reduction across rows)
+//
+// Forward: three passes over a row (the mean, the variance about it, y), all but the first from L1.
+// Backward: two (mean(g) and mean(g xh); then dx, with the row's dy xh and dy added to the parameter sums).
 //
 // The forward saves mu and rstd per row (two floats) so that the backward rebuilds xh instead of storing
 // it. The parameter gradients are summed in blocks of kRowsPerBlock rows, then the blocks in order: the
@@ -51,9 +54,12 @@ void layer_norm_row(const scalar_t* x, const scalar_t* gamma, const scalar_t* be
   *rstd_out = rstd;
 }
 
+// dx for one row, and the row's terms of the parameter gradients added to the block's partial sums
+// (dgamma += dy xh, dbeta += dy) in the same pass that writes dx: two passes over the row in all.
 template <typename scalar_t>
 void layer_norm_backward_row(const scalar_t* dy, const scalar_t* x, const scalar_t* gamma, scalar_t mean,
-                             scalar_t rstd, scalar_t* dx, int64_t features) {
+                             scalar_t rstd, scalar_t* dx, scalar_t* block_dgamma, scalar_t* block_dbeta,
+                             int64_t features) {
   using Vec = Vectorized<scalar_t>;
   const Vec mean_vec(mean), rstd_vec(rstd);
   Vec sum_g(scalar_t(0)), sum_g_xh(scalar_t(0));
@@ -71,10 +77,20 @@ void layer_norm_backward_row(const scalar_t* dy, const scalar_t* x, const scalar
     total_g += g;
     total_g_xh += g * (x[f] - mean) * rstd;
   }
-  const Vec mean_g(total_g / scalar_t(features)), mean_g_xh(total_g_xh / scalar_t(features));
-  at::vec::map3(
-      [&](Vec d, Vec v, Vec gm) { return rstd_vec * (d * gm - mean_g - (v - mean_vec) * rstd_vec * mean_g_xh); }, dx,
-      dy, x, gamma, features);
+  const scalar_t mean_g = total_g / scalar_t(features), mean_g_xh = total_g_xh / scalar_t(features);
+  const Vec mean_g_vec(mean_g), mean_g_xh_vec(mean_g_xh);
+  for (f = 0; f + Vec::size() <= features; f += Vec::size()) {
+    const Vec d = Vec::loadu(dy + f), xh = (Vec::loadu(x + f) - mean_vec) * rstd_vec;
+    (rstd_vec * (d * Vec::loadu(gamma + f) - mean_g_vec - xh * mean_g_xh_vec)).store(dx + f);
+    (Vec::loadu(block_dgamma + f) + d * xh).store(block_dgamma + f);
+    (Vec::loadu(block_dbeta + f) + d).store(block_dbeta + f);
+  }
+  for (; f < features; ++f) {
+    const scalar_t xh = (x[f] - mean) * rstd;
+    dx[f] = rstd * (dy[f] * gamma[f] - mean_g - xh * mean_g_xh);
+    block_dgamma[f] += dy[f] * xh;
+    block_dbeta[f] += dy[f];
+  }
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> layer_norm_forward(const at::Tensor& x_in, const at::Tensor& weight_in,
@@ -119,7 +135,6 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> layer_norm_backward(const at::Ten
   at::Tensor partial_dgamma = at::zeros({std::max<int64_t>(blocks, 1), features}, x.options());
   at::Tensor partial_dbeta = at::zeros({std::max<int64_t>(blocks, 1), features}, x.options());
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "layer_norm_backward", [&] {
-    using Vec = Vectorized<scalar_t>;
     const scalar_t *grad = dy.const_data_ptr<scalar_t>(), *in = x.const_data_ptr<scalar_t>();
     const scalar_t *gamma = weight.const_data_ptr<scalar_t>(), *mu = mean.const_data_ptr<scalar_t>();
     const scalar_t* r_std = rstd.const_data_ptr<scalar_t>();
@@ -128,14 +143,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> layer_norm_backward(const at::Ten
     at::parallel_for(0, blocks, 1, [&](int64_t block_begin, int64_t block_end) {
       for (int64_t block = block_begin; block < block_end; ++block) {
         scalar_t *block_dgamma = pg + block * features, *block_dbeta = pb + block * features;
-        for (int64_t r = block * kRowsPerBlock; r < std::min(rows, (block + 1) * kRowsPerBlock); ++r) {
-          const scalar_t *row_dy = grad + r * features, *row_x = in + r * features;
-          layer_norm_backward_row(row_dy, row_x, gamma, mu[r], r_std[r], grad_in + r * features, features);
-          const Vec mean_vec(mu[r]), rstd_vec(r_std[r]);
-          at::vec::map3([&](Vec acc, Vec d, Vec v) { return acc + d * ((v - mean_vec) * rstd_vec); }, block_dgamma,
-                        block_dgamma, row_dy, row_x, features);
-          at::vec::map2([](Vec acc, Vec d) { return acc + d; }, block_dbeta, block_dbeta, row_dy, features);
-        }
+        for (int64_t r = block * kRowsPerBlock; r < std::min(rows, (block + 1) * kRowsPerBlock); ++r)
+          layer_norm_backward_row(grad + r * features, in + r * features, gamma, mu[r], r_std[r],
+                                  grad_in + r * features, block_dgamma, block_dbeta, features);
       }
     });
     add_blocks_in_order(pg, blocks, features);

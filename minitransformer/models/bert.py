@@ -32,6 +32,7 @@ from minitransformer.data.text.tokenizer import PAD_ID
 from minitransformer.models.config import TransformerConfig, check_positions
 from minitransformer.nn import GELU, Dropout, Embedding, LayerNorm, Linear, TransformerEncoderLayer
 from minitransformer.nn.backends import resolve_backend
+from minitransformer.nn.linear import linear
 from minitransformer.nn.losses import cross_entropy
 from minitransformer.nn.positional import LearnedPositionalEmbedding
 
@@ -58,9 +59,9 @@ class BertModel(nn.Module):
         super().__init__()
         self.config = config
         self.backend = backend = resolve_backend(config.backend)  # attention and loss
-        self.token_embeddings = Embedding(config.vocab_size, config.d_model, padding_idx=PAD_ID)
+        self.token_embeddings = Embedding(config.vocab_size, config.d_model, padding_idx=PAD_ID, backend=backend)
         self.position_embeddings = position_table(config)
-        self.segment_embeddings = Embedding(config.n_segments, config.d_model)
+        self.segment_embeddings = Embedding(config.n_segments, config.d_model, backend=backend)
         with torch.no_grad():
             self.token_embeddings.weight.normal_(0.0, INIT_STD)
             self.token_embeddings.weight[PAD_ID].zero_()
@@ -110,7 +111,7 @@ class BertForPreTraining(nn.Module):
 
     def mlm_logits(self, hidden):
         x = self.mlm_norm(self.mlm_activation(self.mlm_transform(hidden)))  # (..., d_model)
-        return x @ self.bert.token_embeddings.weight.T + self.mlm_bias  # (..., vocab)
+        return linear(x, self.bert.token_embeddings.weight, self.mlm_bias, self.bert.backend)  # (..., vocab)
 
     def forward(self, input_ids, segment_ids=None, padding_mask=None):
         """``(mlm_logits (B, N, vocab), nsp_logits (B, 2))``."""

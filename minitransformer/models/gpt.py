@@ -36,7 +36,7 @@ class GPT(nn.Module):
         super().__init__()
         self.config = config
         self.backend = backend = resolve_backend(config.backend)  # attention and loss
-        self.token_embeddings = Embedding(config.vocab_size, config.d_model)
+        self.token_embeddings = Embedding(config.vocab_size, config.d_model, backend=backend)
         with torch.no_grad():
             self.token_embeddings.weight.normal_(0.0, INIT_STD)
         self.position_embeddings = position_table(config)

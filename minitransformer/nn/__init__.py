@@ -3,12 +3,12 @@
 Inputs are batch-first: sequences (B, N, E), images (B, C, H, W). Names follow torch.nn.
 
 Blocks
-    Linear(in_features, out_features, bias=True)                                       linear.py
+    Linear(in_features, out_features, bias=True, backend="eager"), linear(x, W, b, backend)  linear.py
     LayerNorm(normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, backend="eager")
                                                                                        layernorm.py
     GELU(approximate="none"|"tanh"), ReLU(), gelu(x), relu(x)                         activations.py
     Dropout(p=0.1, backend="eager") (.add_to(residual, x)), dropout(x, p, training)  dropout.py
-    Embedding(num_embeddings, embedding_dim, padding_idx=None)                        embedding.py
+    Embedding(num_embeddings, embedding_dim, padding_idx=None, backend="eager")       embedding.py
     FeedForward(d_model, dim_feedforward=2048, dropout=0.0, activation="gelu", bias=True, backend="eager")
                                                                                        feedforward.py
     softmax(x, dim=-1): the safe softmax, all -inf rows give zeros                     softmax.py
@@ -54,7 +54,7 @@ from minitransformer.nn.embedding import Embedding
 from minitransformer.nn.encoder_layer import TransformerEncoderLayer
 from minitransformer.nn.feedforward import FeedForward
 from minitransformer.nn.layernorm import LayerNorm
-from minitransformer.nn.linear import Linear
+from minitransformer.nn.linear import Linear, linear
 from minitransformer.nn.linear_cross_entropy import linear_cross_entropy
 from minitransformer.nn.losses import (BCEWithLogitsLoss, CrossEntropyLoss, binary_cross_entropy_with_logits,
                                        cross_entropy, log_softmax)
@@ -67,7 +67,7 @@ from minitransformer.nn.softmax import softmax
 
 __all__ = ["GELU", "ReLU", "gelu", "relu", "scaled_dot_product_attention", "BACKENDS", "resolve_backend",
            "BatchNorm2d", "Conv2d", "conv2d", "TransformerDecoderLayer", "Dropout", "dropout", "Embedding",
-           "TransformerEncoderLayer", "FeedForward", "LayerNorm", "Linear", "linear_cross_entropy",
+           "TransformerEncoderLayer", "FeedForward", "LayerNorm", "Linear", "linear", "linear_cross_entropy",
            "BCEWithLogitsLoss", "CrossEntropyLoss",
            "binary_cross_entropy_with_logits", "cross_entropy", "log_softmax", "MultiHeadAttention", "AvgPool2d",
            "MaxPool2d", "LearnedPositionalEmbedding", "RotaryEmbedding", "SinusoidalPositionalEncoding",

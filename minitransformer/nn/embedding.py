@@ -4,17 +4,25 @@
 
 Equivalent to one_hot(ids) @ E, so dL/dE[i] is the sum of dL/dy over the positions where ids == i.
 Initialisation N(0, 1) as ``torch.nn.Embedding``; the ``padding_idx`` row is zero and gets no gradient.
+
+``backend`` (nn/backends.py): "eager" indexes the table and multiplies the padding positions by zero (the
+equation above, in two tensor ops); "torch" and "fused" call ``F.embedding``, one gather whose backward
+skips the padding row itself. They agree while the padding row is zero, as it is from initialisation on:
+no gradient ever reaches it, and weight decay keeps a zero at zero.
 """
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from minitransformer.nn._checks import check_positive_int
+from minitransformer.nn.backends import resolve_backend
 
 
 class Embedding(nn.Module):
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None):
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, backend="eager"):
         super().__init__()
+        self.backend = resolve_backend(backend)
         check_positive_int("num_embeddings", num_embeddings)
         check_positive_int("embedding_dim", embedding_dim)
         if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
@@ -36,10 +44,12 @@ class Embedding(nn.Module):
         if in_eager and ids.numel() and (ids.min() < 0 or ids.max() >= self.num_embeddings):
             raise ValueError(f"ids must be in [0, {self.num_embeddings}), got values in "
                              f"[{int(ids.min())}, {int(ids.max())}]")
+        if self.backend != "eager":
+            return F.embedding(ids, self.weight, self.padding_idx)  # (..., embedding_dim)
         vectors = self.weight[ids]  # (..., embedding_dim)
         if self.padding_idx is not None:  # padding positions read a constant zero: no gradient reaches the row
             vectors = vectors * (ids != self.padding_idx).unsqueeze(-1)
         return vectors
 
     def extra_repr(self):
-        return f"{self.num_embeddings}, {self.embedding_dim}, padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}, padding_idx={self.padding_idx}, backend={self.backend}"

@@ -20,6 +20,15 @@ from minitransformer.nn._checks import check_positive_int, check_tensor
 from minitransformer.nn.backends import resolve_backend
 
 
+def linear(x, weight, bias=None, backend="eager"):
+    """x @ weight.T + bias (x: (..., in), weight: (out, in), bias: (out,) or None) on ``backend``: the one
+    place the two forms live, for ``Linear`` and for heads tied to an embedding matrix."""
+    if backend != "eager":
+        return F.linear(x, weight, bias)  # (..., out_features)
+    y = x @ weight.T  # (..., out_features)
+    return y + bias if bias is not None else y
+
+
 class Linear(nn.Module):
     """y = x @ weight.T + bias; parameter names and shapes match ``torch.nn.Linear``."""
 
@@ -42,10 +51,7 @@ class Linear(nn.Module):
 
     def forward(self, x):
         check_tensor("x", x, min_ndim=1, last_dim=self.in_features)
-        if self.backend != "eager":
-            return F.linear(x, self.weight, self.bias)  # (..., out_features)
-        y = x @ self.weight.T  # (..., out_features)
-        return y + self.bias if self.bias is not None else y
+        return linear(x, self.weight, self.bias, self.backend)  # (..., out_features)
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}, backend={self.backend}"

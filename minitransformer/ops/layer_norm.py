@@ -31,19 +31,8 @@ def _backward_fake(grad_y, x, weight, mean, rstd):
     return torch.empty_like(x), torch.empty_like(weight), torch.empty_like(weight)
 
 
-def _save_for_backward(ctx, inputs, output):
-    x, weight, _, _ = inputs
-    ctx.save_for_backward(x, weight, output[1], output[2])
-    ctx.mark_non_differentiable(output[1], output[2])  # saved for the backward, not results to differentiate
-
-
-def _backward(ctx, grad_y, _grad_mean, _grad_rstd):
-    x, weight, mean, rstd = ctx.saved_tensors
-    grad_x, grad_weight, grad_bias = _ops.layer_norm_backward(grad_y.contiguous(), x, weight, mean, rstd)
-    return grad_x, grad_weight, grad_bias, None
-
-
-torch.library.register_autograd("minitransformer::layer_norm_forward", _backward, setup_context=_save_for_backward)
+# The autograd of layer_norm_forward is registered in C++ (csrc/autograd/layer_norm.cpp): its backward node
+# calls layer_norm_backward directly, without the Python round trips of torch.library.register_autograd.
 
 
 def layer_norm(x, weight, bias, eps=1e-5):

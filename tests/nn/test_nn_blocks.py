@@ -104,9 +104,10 @@ def test_dropout_statistics_and_scaling():
     assert torch.equal(mnn.dropout(x, 0.0), x)
 
 
-def test_embedding_matches_torch_and_padding_gets_no_gradient():
+@pytest.mark.parametrize("backend", ["eager", "torch"])
+def test_embedding_matches_torch_and_padding_gets_no_gradient(backend):
     torch.manual_seed(0)
-    mine = mnn.Embedding(10, 4, padding_idx=0)
+    mine = mnn.Embedding(10, 4, padding_idx=0, backend=backend)
     theirs = torch.nn.Embedding(10, 4, padding_idx=0)
     theirs.load_state_dict(mine.state_dict())
     ids = torch.tensor([[0, 3, 3, 9], [1, 0, 2, 3]])
