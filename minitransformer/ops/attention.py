@@ -15,7 +15,8 @@ Backends of :func:`attention`:
 
 * ``"fused"`` (default) — our op on q's device: tiled BLAS GEMMs + at::vec online softmax on the CPU
   (csrc/cpu/attention_forward.cpp; float32 and float64, and bfloat16 and float16 computed in float32, lse
-  float32: ops/dtypes.py); the best CUDA kernel on the GPU (float32, float16,
+  float32: ops/dtypes.py; the output is a (B, H, N_q, D) view of (B, N_q, H, D) memory, so that joining the
+  heads back into (B, N_q, H D) is free); the best CUDA kernel on the GPU (float32, float16,
   bfloat16; D a multiple of 8 in 16..128), or rung ``version`` of the ladder (csrc/kernels/attention_v*.cuh);
   the best kernel for float32 leaves out the tensor-core rungs (``TENSOR_CORE_VERSIONS``), which round to
   half precision;
@@ -63,7 +64,11 @@ def _check_fake_inputs(op, q, k, v, key_padding_mask):
 def _forward_fake(op):
     def fake(q, k, v, causal, key_padding_mask, scale, *options):
         _check_fake_inputs(op, q, k, v, key_padding_mask)
-        out = torch.empty(q.shape, dtype=q.dtype, device=q.device)
+        batch, heads, n_q, dim = q.shape
+        if op == "minitransformer::attention_forward" and q.device.type == "cpu":  # (B, N_q, H, D) memory
+            out = torch.empty((batch, n_q, heads, dim), dtype=q.dtype, device=q.device).transpose(1, 2)
+        else:
+            out = torch.empty(q.shape, dtype=q.dtype, device=q.device)
         return out, torch.empty(q.shape[:3], dtype=compute_dtype(q.dtype), device=q.device)
     return fake
 
@@ -94,7 +99,7 @@ def _setup_context(ctx, inputs, output):
 
 def _backward(ctx, grad_out, _grad_lse):
     q, k, v, out, lse, key_padding_mask = ctx.saved_tensors
-    args = (q, k, v, out, lse, grad_out.contiguous(), ctx.causal, key_padding_mask, ctx.scale)
+    args = (q, k, v, out, lse, grad_out, ctx.causal, key_padding_mask, ctx.scale)  # each backend copies what it must
     if ctx.options:  # emulated: (version, order, seed, scheduler); the backward kernel has no version
         grads = _ops.emulated_attention_backward(*args, *ctx.options[1:])
     else:
