@@ -203,7 +203,8 @@ def register(subparsers):
     parser.add_argument("--freezing", choices=FREEZING, help=f"what learns: the head, the head with the top encoder "
                                                              f"layer and the pooler, or all (default: the recipe's, "
                                                              f"{defaults.freezing})")
-    parser.add_argument("--dtype", choices=DTYPES, help=f"training precision: float32, or bfloat16 autocast for the "
-                                                        f"forward pass (default: the recipe's, {defaults.dtype})")
+    parser.add_argument("--dtype", choices=DTYPES, help=f"training precision: float32, or bfloat16 or float16 autocast "
+                                                        f"for the forward pass (float16 with a gradient scaler; "
+                                                        f"default: the recipe's, {defaults.dtype})")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
     parser.set_defaults(func=_run)

@@ -8,6 +8,7 @@ corpus or on your own text files.
     minitransformer pretrain --files notes/*.txt --out runs/mine    # your own text, one document a file
     minitransformer pretrain --out runs/bert --resume               # continue exactly where it stopped
     minitransformer pretrain --out runs/bf16 --dtype bfloat16       # forward under bfloat16 autocast
+    minitransformer pretrain --out runs/fp16 --dtype float16        # float16 autocast, loss scaling
     torchrun --nproc_per_node 2 -m minitransformer.cli pretrain --out runs/bert   # data-parallel (DDP)
 
 Every recipe field not given keeps the recipe's value. Writes OUT/checkpoint.safetensors (model, config,
@@ -43,7 +44,8 @@ RECIPE_OPTIONS = {
     "--checkpoint-every": ("checkpoint_every", "checkpoint period in steps, 0: only at the end"),
     "--backend": ("backend", "attention backend, auto: fused when built, else eager"),
     "--positions": ("positions", "position information: learned table or rotary (RoPE)"),
-    "--dtype": ("dtype", "training precision: float32, or bfloat16 autocast for the forward pass"),
+    "--dtype": ("dtype", "training precision: float32, or bfloat16 or float16 autocast for the forward pass "
+                         "(float16 with a gradient scaler)"),
 }
 
 

@@ -8,6 +8,7 @@ One file holds everything needed to continue a run exactly:
     metadata  "format"  = "minitransformer-checkpoint",  "version" = "1"
               "state"   = JSON: step, loss history, model config, tokenizer, the optimizer's
                           hyper-parameters and per-parameter scalars, and anything the caller adds
+                          (the training loop adds its float16 gradient scaler's state)
 
 A pre-training checkpoint's state also names its model's kind, config and tokenizer
 (``pretraining_state``), so ``load_pretrained(path)`` rebuilds the model and its tokenizer from the file.

@@ -8,14 +8,27 @@ The contract with the caller:
   from the step), so a resumed run sees exactly the batches the interrupted one would have seen;
 * ``evaluate(model)`` (optional) returns a dict of floats; it runs every ``eval_every`` steps.
 
-With ``dtype="bfloat16"`` the forward pass and the loss of each step run under
-``torch.autocast(<the parameters' device>, dtype=torch.bfloat16)``: matrix products and attention in bfloat16,
-losses and normalisation in float32 (ops/autocast.py has the rules of our fused ops); the parameters, their
-gradients, the optimizer and the evaluation stay float32.
+``dtype`` is the precision of each step's forward pass and loss; the parameters, their gradients, the
+optimizer and the evaluation stay float32 whatever it is:
+
+* ``"float32"`` (the default): no autocast.
+* ``"bfloat16"``: under ``torch.autocast(<the parameters' device>, dtype=torch.bfloat16)``: matrix products
+  and attention in bfloat16, losses and normalisation in float32 (ops/autocast.py has the rules of our fused
+  ops). bfloat16 has float32's exponent range: its gradients need no scaling.
+* ``"float16"``: the same autocast in float16, with a ``torch.amp.GradScaler``. float16 keeps 3 more bits of
+  mantissa than bfloat16 but only 5 of exponent: its smallest normal number is 6.1e-5 (subnormals reach
+  6e-8), and activation gradients below it lose bits or flush to zero in the float16 backward. Loss scaling
+  (Micikevicius et al. 2018, "Mixed Precision Training") multiplies the loss by S before ``backward`` so
+  those gradients land in float16's range, then divides the float32 parameter gradients by S
+  (``unscale_``, before the clipping, which sees the true norm). A step whose gradients overflowed (inf or
+  nan) is skipped and S halved; after 2000 steps without overflow S doubles (from 2^16). The history
+  records ``loss_scale``, the S of each step; the scaler's state is saved in the checkpoints, so a resumed
+  run scales exactly as the uninterrupted one.
 
 Learning rate at step t: lr_group · lr_multiplier(t + 1, warmup_steps, steps, decay)  (optim/schedules.py).
 With ``resume=True`` the loop loads ``out_dir/checkpoint.safetensors`` (model, optimizer, RNG, step,
-history) and continues; the loss curve it produces is the one an uninterrupted run would produce.
+history, gradient scaler) and continues; the loss curve it produces is the one an uninterrupted run would
+produce.
 Under ``torchrun`` (after ``distributed.init_distributed``) the model is wrapped in DistributedDataParallel
 and each process trains on its slice of the global batch; only rank 0 writes checkpoints, plots, progress.
 """
@@ -36,7 +49,9 @@ from minitransformer.train.distributed import all_reduce_mean, is_main_process, 
 from minitransformer.train.plot import plot_history
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
-DTYPES = ("float32", "bfloat16")  # the training forward's precision: plain float32, or bfloat16 autocast
+# the training forward's precision -> the dtype of its autocast region (None: no autocast)
+AUTOCAST_DTYPES = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
+DTYPES = tuple(AUTOCAST_DTYPES)
 
 
 def kept_checkpoint_name(step):
@@ -110,12 +125,17 @@ def train(model, get_batch, config, out_dir=None, evaluate=None, resume=False, p
     """
     out_dir = Path(out_dir) if out_dir is not None else None
     optimizer = make_optimizer(model, config, param_groups)
+    device_type = next(model.parameters()).device.type
+    autocast_dtype = AUTOCAST_DTYPES[config.dtype]
+    scaler = torch.amp.GradScaler(device_type, enabled=config.dtype == "float16")  # disabled: passes through
     history, start = [], 0
     if resume:
         if out_dir is None:
             raise ValueError("resume=True needs out_dir (where checkpoint.safetensors lives)")
         state = load_checkpoint(out_dir / CHECKPOINT_NAME, model, optimizer)
         history, start = state["history"], state["step"]
+        if state.get("grad_scaler"):  # a float16 run's; absent or empty, a float16 run starts a fresh scaler
+            scaler.load_state_dict(state["grad_scaler"])
         if state.get("train_config", asdict(config))["steps"] != config.steps:
             raise ValueError(f"the checkpoint was made for steps={state['train_config']['steps']}, "
                              f"this run asks for steps={config.steps}")
@@ -123,13 +143,12 @@ def train(model, get_batch, config, out_dir=None, evaluate=None, resume=False, p
         torch.manual_seed(config.seed)
     trainable = [p for p in model.parameters() if p.requires_grad]
     step_fn = wrap_ddp(_LossModule(model))
-    device_type = next(model.parameters()).device.type
 
     def checkpoint(step, name=CHECKPOINT_NAME):
         if out_dir is not None and is_main_process():
             save_checkpoint(out_dir / name, model, optimizer,
                             {"step": step, "history": history, "train_config": asdict(config),
-                             **(checkpoint_state or {})})
+                             "grad_scaler": scaler.state_dict(), **(checkpoint_state or {})})
 
     started = time.perf_counter() - (history[-1].get("wall_seconds", 0.0) if history else 0.0)
     bar = tqdm(range(start, config.steps), desc=desc, disable=not (progress and is_main_process()),
@@ -139,14 +158,18 @@ def train(model, get_batch, config, out_dir=None, evaluate=None, resume=False, p
         multiplier = lr_multiplier(step + 1, config.warmup_steps, config.steps, config.decay)
         for group in optimizer.param_groups:
             group["lr"] = group["initial_lr"] * multiplier
-        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=config.dtype == "bfloat16"):
+        with torch.autocast(device_type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
             loss, parts = step_fn(local_shard(get_batch(step)))
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
         grad_norm = clip_grad_norm(trainable, config.clip_norm) if config.clip_norm else None
-        optimizer.step()
+        scaler.step(optimizer)  # skipped if a gradient is inf or nan
         record = {"step": step + 1, "loss": all_reduce_mean(loss.detach()), "lr": optimizer.param_groups[0]["lr"],
                   "grad_norm": grad_norm, **{k: all_reduce_mean(v) for k, v in parts.items()}}
+        if scaler.is_enabled():
+            record["loss_scale"] = scaler.get_scale()
+        scaler.update()
         record["wall_seconds"] = time.perf_counter() - started  # training time so far, resumed runs included
         if evaluate is not None and config.eval_every and ((step + 1) % config.eval_every == 0
                                                            or step + 1 == config.steps):

@@ -99,7 +99,8 @@ def test_pretrain_defaults_are_the_measured_recipe():
 
 
 def test_dtype_option_of_pretrain_and_finetune(capsys):
-    """--dtype bfloat16 runs the training forward under bfloat16 autocast (train/loop.py); float32 by default."""
+    """--dtype bfloat16 / float16 runs the training forward under that autocast (train/loop.py); float32 by
+    default."""
     from minitransformer.commands.finetune import finetune_recipe
     from minitransformer.commands.pretrain import chosen_recipe
     parser = cli.build_parser()
@@ -108,6 +109,9 @@ def test_dtype_option_of_pretrain_and_finetune(capsys):
     assert bf16.dtype == bf16.train_config().dtype == "bfloat16"
     assert finetune_recipe(parser.parse_args(["finetune", "--out", "x"])).dtype == "float32"
     assert finetune_recipe(parser.parse_args(["finetune", "--out", "x", "--dtype", "bfloat16"])).dtype == "bfloat16"
+    fp16 = chosen_recipe(parser.parse_args(["pretrain", "--out", "x", "--dtype", "float16"]))
+    assert fp16.dtype == fp16.train_config().dtype == "float16"
+    assert finetune_recipe(parser.parse_args(["finetune", "--out", "x", "--dtype", "float16"])).dtype == "float16"
     with pytest.raises(SystemExit):
-        parser.parse_args(["pretrain", "--out", "x", "--dtype", "float16"])
-    assert "invalid choice: 'float16'" in capsys.readouterr().err
+        parser.parse_args(["pretrain", "--out", "x", "--dtype", "fp16"])
+    assert "invalid choice: 'fp16'" in capsys.readouterr().err

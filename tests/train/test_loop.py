@@ -1,9 +1,12 @@
-"""The training loop: loss goes down, kill-and-resume gives the uninterrupted loss curve, clipping,
-optimizer groups, bad configuration."""
+"""The training loop: loss goes down, kill-and-resume gives the uninterrupted loss curve (float16's gradient
+scaler included), clipping, optimizer groups, bad configuration."""
+
+from dataclasses import replace
 
 import pytest
 import torch
 
+from minitransformer.train.checkpoint import read_checkpoint
 from minitransformer.train.clipping import clip_grad_norm
 from minitransformer.train.loop import CHECKPOINT_NAME, TrainConfig, make_optimizer, train
 
@@ -55,6 +58,27 @@ def test_kill_and_resume_reproduces_the_uninterrupted_run(tmp_path):
         assert torch.equal(a, b)
 
 
+def _loud(model, factor=100.0):
+    """``model`` with its loss multiplied by ``factor``: at the gradient scaler's initial scale, 2^16, its
+    float16 gradients overflow, so the scaler skips steps and lowers the scale."""
+    loss = model.loss
+    model.loss = lambda batch: (loss(batch)[0].float() * factor, {})
+    return model
+
+
+def test_float16_kill_and_resume_restores_the_gradient_scaler(tmp_path):
+    config = replace(CONFIG, dtype="float16", eval_every=0)
+    full = train(_loud(tiny_gpt()), batch_for_step, config, out_dir=tmp_path / "full", progress=False)
+    scales = [record["loss_scale"] for record in full]
+    with pytest.raises(Killed):  # dies at step 10: the last checkpoint is the one after step 8
+        train(_loud(tiny_gpt()), _killed_at(10), config, out_dir=tmp_path / "killed", progress=False)
+    saved = read_checkpoint(tmp_path / "killed" / CHECKPOINT_NAME)[1]["grad_scaler"]
+    assert saved["scale"] == scales[8] < scales[0] == 2.0 ** 16  # step 9's scale, below a fresh scaler's
+    resumed = train(_loud(tiny_gpt(seed=99)), batch_for_step, config, out_dir=tmp_path / "killed", resume=True,
+                    progress=False)
+    assert [(r["loss"], r["loss_scale"]) for r in resumed] == [(r["loss"], r["loss_scale"]) for r in full]
+
+
 def test_resume_needs_a_matching_run(tmp_path):
     train(tiny_gpt(), batch_for_step, TrainConfig(steps=2, warmup_steps=1), out_dir=tmp_path, progress=False)
     with pytest.raises(ValueError, match="steps=2"):
@@ -94,7 +118,7 @@ def test_optimizer_groups_exempt_vectors_from_weight_decay():
 
 
 @pytest.mark.parametrize("kwargs, name", [({"steps": 0}, "steps"), ({"lr": 0.0}, "lr"), ({"decay": "exp"}, "decay"),
-                                          ({"warmup_steps": -1}, "warmup_steps"), ({"dtype": "float16"}, "dtype")])
+                                          ({"warmup_steps": -1}, "warmup_steps"), ({"dtype": "fp16"}, "dtype")])
 def test_bad_config_is_rejected(kwargs, name):
     with pytest.raises(ValueError, match=name):
         TrainConfig(**kwargs)
