@@ -42,7 +42,7 @@ inline void check_float_cpu(const at::Tensor& t, const char* op, const char* nam
   TORCH_CHECK(t.device().is_cpu(), op, ": ", name,
               " must be a CPU tensor (the emulator runs on the CPU), got ", t.device());
   TORCH_CHECK(t.scalar_type() == at::kFloat, op, ": ", name,
-              " must be float32 (the CUDA kernels are float-only), got ", t.scalar_type());
+              " must be float32 (the training ops' CUDA kernels are float-only), got ", t.scalar_type());
   TORCH_CHECK(t.numel() <= std::numeric_limits<int>::max(), op, ": ", name, " has too many elements (",
               t.numel(), ") for 32-bit indexing");
 }

@@ -43,7 +43,7 @@ def _check_options(op, order, seed, scheduler):
 
 # The dtypes the emulated ops take, with the words of their error (csrc/emu/launch.h): the training ops' kernels
 # (ops/emulated_training.py) take float32; softmax's and attention's float32, float16 and bfloat16.
-FLOAT32_ONLY = ((torch.float32,), "float32 (the CUDA kernels are float-only)")
+FLOAT32_ONLY = ((torch.float32,), "float32 (the training ops' CUDA kernels are float-only)")
 KERNEL_DTYPES = ((torch.float32, torch.float16, torch.bfloat16),
                  "float32, float16 or bfloat16 (the dtypes of the CUDA kernels)")
 
