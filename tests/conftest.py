@@ -4,7 +4,9 @@ Hypothesis profiles, chosen by the HYPOTHESIS_PROFILE environment variable: ``ci
 ``make test``'s) draws the same examples on every run (derandomised), so a failure reproduces; ``dev``
 (``make test-all``'s) draws more, and new ones each run, replaying first the failures it found before
 (its example database, .hypothesis/). Neither has a deadline. Tests marked ``cuda`` are skipped without a GPU.
-The module, optimizer, model and training tests run on one intra-op thread (see ``_one_thread``).
+The module, optimizer, model and training tests run on one intra-op thread (see ``_one_thread``). The fixture
+``error_report`` collects the max relative error of each emulated CUDA kernel (and dtype) against the NumPy
+reference; pytest's terminal summary prints it.
 """
 
 import os
@@ -43,3 +45,24 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "cuda" in item.keywords:
             item.add_marker(skip)
+
+
+_MAX_RELATIVE_ERROR = {}
+
+
+@pytest.fixture(scope="session")
+def error_report():
+    """record(kernel, relative_error): keeps the maximum per kernel for the terminal summary."""
+
+    def record(kernel, relative_error):
+        _MAX_RELATIVE_ERROR[kernel] = max(_MAX_RELATIVE_ERROR.get(kernel, 0.0), float(relative_error))
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _MAX_RELATIVE_ERROR:
+        return
+    terminalreporter.section("emulated CUDA kernels vs NumPy reference (max relative error)")
+    for kernel, error in sorted(_MAX_RELATIVE_ERROR.items()):
+        terminalreporter.write_line(f"{kernel:<36} {error:.3e}")

@@ -12,13 +12,14 @@
 
 #include "attention_args.h"
 #include "cuda/attention_launch.h"
+#include "cuda/checks.h"
 #include "kernel_versions.h"
 
 namespace mt::cuda {
 namespace {
 
-AttentionDtype check_cuda_inputs(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                                 const std::optional<at::Tensor>& key_padding_mask, const char* op) {
+StorageDtype check_cuda_inputs(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                               const std::optional<at::Tensor>& key_padding_mask, const char* op) {
   check_attention_inputs(q, k, v, key_padding_mask, op);
   TORCH_CHECK(q.is_cuda(), op, ": q must be a CUDA tensor, got device ", q.device());
   const int64_t dim = q.size(3);
@@ -26,12 +27,7 @@ AttentionDtype check_cuda_inputs(const at::Tensor& q, const at::Tensor& k, const
               ": the head dimension D must be a multiple of 8 in 16..128 on CUDA, got ", dim);
   TORCH_CHECK(q.numel() <= std::numeric_limits<int>::max() && k.numel() <= std::numeric_limits<int>::max(), op,
               ": q and k must have fewer than 2^31 elements for 32-bit indexing");
-  switch (q.scalar_type()) {
-    case at::kFloat: return AttentionDtype::float32;
-    case at::kHalf: return AttentionDtype::float16;
-    case at::kBFloat16: return AttentionDtype::bfloat16;
-    default: TORCH_CHECK(false, op, ": q must be float32, float16 or bfloat16 on CUDA, got ", q.scalar_type());
-  }
+  return storage_dtype(q, "q", op);
 }
 
 at::Tensor contiguous_mask(const std::optional<at::Tensor>& mask) {
@@ -43,7 +39,7 @@ std::tuple<at::Tensor, at::Tensor> attention_kernel(const at::Tensor& q_in, cons
                                                     const std::optional<at::Tensor>& key_padding_mask,
                                                     std::optional<double> scale, int64_t version) {
   const char* op = "minitransformer::attention_kernel";
-  const AttentionDtype dtype = check_cuda_inputs(q_in, k_in, v_in, key_padding_mask, op);
+  const StorageDtype dtype = check_cuda_inputs(q_in, k_in, v_in, key_padding_mask, op);
   check_kernel_version(attention_versions(), version, op);
   const c10::cuda::CUDAGuard guard(q_in.device());
   const at::Tensor q = q_in.contiguous(), k = k_in.contiguous(), v = v_in.contiguous();
@@ -66,7 +62,7 @@ std::tuple<at::Tensor, at::Tensor> attention_forward_cuda(const at::Tensor& q, c
                                                           const at::Tensor& v, bool causal,
                                                           const std::optional<at::Tensor>& key_padding_mask,
                                                           std::optional<double> scale) {
-  const AttentionDtype dtype = check_cuda_inputs(q, k, v, key_padding_mask, "minitransformer::attention_forward");
+  const StorageDtype dtype = check_cuda_inputs(q, k, v, key_padding_mask, "minitransformer::attention_forward");
   return attention_kernel(q, k, v, causal, key_padding_mask, scale, attention_best_version(dtype));
 }
 
@@ -75,7 +71,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> attention_backward_cuda(
     const at::Tensor& lse_in, const at::Tensor& grad_out_in, bool causal,
     const std::optional<at::Tensor>& key_padding_mask, std::optional<double> scale) {
   const char* op = "minitransformer::attention_backward";
-  const AttentionDtype dtype = check_cuda_inputs(q_in, k_in, v_in, key_padding_mask, op);
+  const StorageDtype dtype = check_cuda_inputs(q_in, k_in, v_in, key_padding_mask, op);
   check_attention_backward_inputs(q_in, out_in, lse_in, grad_out_in, op);
   TORCH_CHECK(lse_in.scalar_type() == at::kFloat, op, ": lse must be float32 on CUDA, got ", lse_in.scalar_type());
   const c10::cuda::CUDAGuard guard(q_in.device());

@@ -2,9 +2,6 @@
 // headers here (nvcc builds in ~30 s instead of minutes): the tensor glue is csrc/cuda/attention.cpp. Every
 // kernel runs on the stream it is given — the caller passes PyTorch's current stream, which keeps CUDA
 // graphs and torch.compile correct.
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
-
 #include "cuda/attention_launch.h"
 #include "kernels/attention_ladder.cuh"
 
@@ -46,12 +43,8 @@ cudaError_t forward(int version, const AttentionArgs& args, cudaStream_t stream)
 
 std::vector<int64_t> attention_versions() { return ladder_versions(kAttentionLadder<float>); }
 
-int attention_best_version(AttentionDtype dtype) {
-  switch (dtype) {
-    case AttentionDtype::float16: return best_attention_rung<__half>().version;
-    case AttentionDtype::bfloat16: return best_attention_rung<__nv_bfloat16>().version;
-    default: return best_attention_rung<float>().version;
-  }
+int attention_best_version(StorageDtype dtype) {
+  return with_storage_type(dtype, [](auto storage) { return best_attention_rung<decltype(storage)>().version; });
 }
 
 size_t attention_workspace_floats(int version, const AttentionArgs& args) {
@@ -59,20 +52,14 @@ size_t attention_workspace_floats(int version, const AttentionArgs& args) {
   return rung == nullptr ? 0 : rung->workspace_floats(args);
 }
 
-cudaError_t attention_forward(int version, AttentionDtype dtype, const AttentionArgs& args, cudaStream_t stream) {
-  switch (dtype) {
-    case AttentionDtype::float16: return forward<__half>(version, args, stream);
-    case AttentionDtype::bfloat16: return forward<__nv_bfloat16>(version, args, stream);
-    default: return forward<float>(version, args, stream);
-  }
+cudaError_t attention_forward(int version, StorageDtype dtype, const AttentionArgs& args, cudaStream_t stream) {
+  return with_storage_type(dtype, [&](auto storage) { return forward<decltype(storage)>(version, args, stream); });
 }
 
-cudaError_t attention_backward(AttentionDtype dtype, const AttentionArgs& args, cudaStream_t stream) {
-  switch (dtype) {
-    case AttentionDtype::float16: return launch_all(kAttentionBackward<__half>, args, stream);
-    case AttentionDtype::bfloat16: return launch_all(kAttentionBackward<__nv_bfloat16>, args, stream);
-    default: return launch_all(kAttentionBackward<float>, args, stream);
-  }
+cudaError_t attention_backward(StorageDtype dtype, const AttentionArgs& args, cudaStream_t stream) {
+  return with_storage_type(dtype, [&](auto storage) {
+    return launch_all(kAttentionBackward<decltype(storage)>, args, stream);
+  });
 }
 
 }  // namespace mt::cuda

@@ -8,25 +8,24 @@
 #include <cstdint>
 #include <vector>
 
+#include "cuda/storage_dtype.h"
 #include "kernels/attention_params.cuh"
 
 namespace mt::cuda {
-
-enum class AttentionDtype { float32, float16, bfloat16 };
 
 // The versions of the ladder, oldest first.
 std::vector<int64_t> attention_versions();
 
 // The version the op attention_forward runs for `dtype` (best_attention_rung in the ladder).
-int attention_best_version(AttentionDtype dtype);
+int attention_best_version(StorageDtype dtype);
 
 // Floats of scratch memory `version` needs in AttentionArgs::workspace (0: none).
 size_t attention_workspace_floats(int version, const AttentionArgs& args);
 
 // out and lse from q, k, v (see AttentionArgs) with kernel `version`.
-cudaError_t attention_forward(int version, AttentionDtype dtype, const AttentionArgs& args, cudaStream_t stream);
+cudaError_t attention_forward(int version, StorageDtype dtype, const AttentionArgs& args, cudaStream_t stream);
 
 // grad_q, grad_k, grad_v (and delta, a (B, H, N_q) float scratch) from any version's out and lse.
-cudaError_t attention_backward(AttentionDtype dtype, const AttentionArgs& args, cudaStream_t stream);
+cudaError_t attention_backward(StorageDtype dtype, const AttentionArgs& args, cudaStream_t stream);
 
 }  // namespace mt::cuda

@@ -16,19 +16,26 @@ cudaError_t launch(const LaunchConfig& config, cudaStream_t stream, Kernel kerne
 }
 }  // namespace
 
-std::vector<int64_t> softmax_versions() { return ladder_versions(kSoftmaxLadder); }
+std::vector<int64_t> softmax_versions() { return ladder_versions(kSoftmaxLadder<float>); }
 
-cudaError_t softmax_forward(int version, const float* x, float* y, int rows, int cols,
+cudaError_t softmax_forward(int version, StorageDtype dtype, const void* x, void* y, int rows, int cols,
                             cudaStream_t stream) {
-  const SoftmaxRung* rung = find_rung(kSoftmaxLadder, version);
-  if (rung == nullptr) return cudaErrorInvalidValue;
-  return launch(rung->config(rows, cols), stream, rung->kernel, x, y, rows, cols);
+  return with_storage_type(dtype, [&](auto storage) {
+    using T = decltype(storage);
+    const SoftmaxRung<T>* rung = find_rung(kSoftmaxLadder<T>, version);
+    if (rung == nullptr) return cudaErrorInvalidValue;
+    return launch(rung->config(rows, cols), stream, rung->kernel, static_cast<const T*>(x), static_cast<T*>(y),
+                  rows, cols);
+  });
 }
 
-cudaError_t softmax_backward(const float* y, const float* dy, float* dx, int rows, int cols,
+cudaError_t softmax_backward(StorageDtype dtype, const void* y, const void* dy, void* dx, int rows, int cols,
                              cudaStream_t stream) {
-  return launch(softmax_backward_config(rows, cols), stream, softmax_backward_kernel, y, dy, dx, rows,
-                cols);
+  return with_storage_type(dtype, [&](auto storage) {
+    using T = decltype(storage);
+    return launch(softmax_backward_config(rows, cols), stream, softmax_backward_kernel<T>, static_cast<const T*>(y),
+                  static_cast<const T*>(dy), static_cast<T*>(dx), rows, cols);
+  });
 }
 
 }  // namespace mt::cuda

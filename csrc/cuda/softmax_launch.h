@@ -6,17 +6,19 @@
 #include <cstdint>
 #include <vector>
 
+#include "cuda/storage_dtype.h"
+
 namespace mt::cuda {
 
 // The versions of the ladder, oldest first (csrc/kernels/softmax_ladder.cuh).
 std::vector<int64_t> softmax_versions();
 
-// y = softmax(x) along the rows of a contiguous (rows, cols) float32 matrix with kernel `version`.
-cudaError_t softmax_forward(int version, const float* x, float* y, int rows, int cols,
+// y = softmax(x) along the rows of a contiguous (rows, cols) matrix of `dtype` with kernel `version`.
+cudaError_t softmax_forward(int version, StorageDtype dtype, const void* x, void* y, int rows, int cols,
                             cudaStream_t stream);
 
-// dx = y * (dy - rowsum(y * dy)) for contiguous (rows, cols) float32 matrices.
-cudaError_t softmax_backward(const float* y, const float* dy, float* dx, int rows, int cols,
+// dx = y * (dy - rowsum(y * dy)) for contiguous (rows, cols) matrices of `dtype`.
+cudaError_t softmax_backward(StorageDtype dtype, const void* y, const void* dy, void* dx, int rows, int cols,
                              cudaStream_t stream);
 
 }  // namespace mt::cuda

@@ -37,15 +37,43 @@ inline emu::Options parse_options(const char* op, const std::string& order, int6
   return options;
 }
 
-// The emulated kernels take float32 CPU tensors (the CUDA kernels are float-only).
+// The training ops' kernels (dropout, layer norm, bias + GELU, cross-entropy) take float32 CPU tensors.
 inline void check_float_cpu(const at::Tensor& t, const char* op, const char* name) {
   TORCH_CHECK(t.device().is_cpu(), op, ": ", name,
               " must be a CPU tensor (the emulator runs on the CPU), got ", t.device());
   TORCH_CHECK(t.scalar_type() == at::kFloat, op, ": ", name,
-              " must be float32 (the CUDA kernels are float-only), got ", t.scalar_type());
+              " must be float32 (the training ops' CUDA kernels are float-only), got ", t.scalar_type());
   TORCH_CHECK(t.numel() <= std::numeric_limits<int>::max(), op, ": ", name, " has too many elements (",
               t.numel(), ") for 32-bit indexing");
 }
+
+// The kernels that take float32, float16 and bfloat16 (attention, softmax) take CPU tensors of those dtypes.
+inline void check_storage_cpu(const at::Tensor& t, const char* op, const char* name) {
+  TORCH_CHECK(t.device().is_cpu(), op, ": ", name,
+              " must be a CPU tensor (the emulator runs on the CPU), got ", t.device());
+  const at::ScalarType dtype = t.scalar_type();
+  TORCH_CHECK(dtype == at::kFloat || dtype == at::kHalf || dtype == at::kBFloat16, op, ": ", name,
+              " must be float32, float16 or bfloat16 (the dtypes of the CUDA kernels), got ", dtype);
+  TORCH_CHECK(t.numel() <= std::numeric_limits<int>::max(), op, ": ", name, " has too many elements (",
+              t.numel(), ") for 32-bit indexing");
+}
+
+// f(T{}) with T the kernels' storage type for `dtype`: float, or __half and __nv_bfloat16 for float16 and
+// bfloat16, whose CPU storage (at::Half, at::BFloat16) is the same 16 bits. Checked by check_storage_cpu.
+template <typename F>
+decltype(auto) with_storage_type(at::ScalarType dtype, F&& f) {
+  switch (dtype) {
+    case at::kHalf: return f(__half{});
+    case at::kBFloat16: return f(__nv_bfloat16{});
+    default: return f(float{});
+  }
+}
+
+// A tensor's data as storage type T (a reinterpretation of its bits; see with_storage_type).
+template <typename T>
+const T* data_as(const at::Tensor& t) { return static_cast<const T*>(t.const_data_ptr()); }
+template <typename T>
+T* mutable_data_as(at::Tensor& t) { return static_cast<T*>(t.mutable_data_ptr()); }
 
 template <typename... Params, typename... Args>
 void launch(const char* kernel_name, emu::Options options, const LaunchConfig& config,

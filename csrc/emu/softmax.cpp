@@ -1,7 +1,8 @@
-// The CUDA softmax ladder (csrc/kernels/softmax_ladder.cuh) and its backward, run on CPU tensors by the
-// emulator: the ops emulated_softmax and emulated_softmax_backward. The kernels are the very sources
-// nvcc compiles for the GPU; here g++ compiles them against csrc/emu/cuda_emu.h. A template for the
-// glue of any other kernel: checks, the (rows, cols) view, one launch.
+// The CUDA softmax ladder (csrc/kernels/softmax_ladder.cuh) and its backward, run on float32, float16 and
+// bfloat16 CPU tensors by the emulator: the ops emulated_softmax and emulated_softmax_backward. The
+// kernels are the very sources nvcc compiles for the GPU; here g++ compiles them against
+// csrc/emu/cuda_emu.h. A template for the glue of any other kernel: checks, the (rows, cols) view, one
+// launch per storage type.
 #include "emu/launch.h"  // first: it includes the torch headers before the CUDA macros
 
 #include <torch/library.h>
@@ -13,7 +14,7 @@
 
 namespace mt::emulated {
 
-std::vector<int64_t> softmax_versions() { return ladder_versions(kSoftmaxLadder); }
+std::vector<int64_t> softmax_versions() { return ladder_versions(kSoftmaxLadder<float>); }
 
 namespace {
 
@@ -21,7 +22,7 @@ at::Tensor softmax(const at::Tensor& x, int64_t dim, int64_t version, c10::strin
                    c10::string_view scheduler) {
   const char* op = "minitransformer::emulated_softmax";
   dim = checked_softmax_dim(x, dim, op);
-  check_float_cpu(x, op, "x");
+  check_storage_cpu(x, op, "x");
   check_kernel_version(softmax_versions(), version, op);
   const emu::Options options = parse_options(op, std::string(order), seed, std::string(scheduler));
   const at::Tensor rows_layout = as_rows(x, dim);  // (rows, cols)
@@ -29,10 +30,12 @@ at::Tensor softmax(const at::Tensor& x, int64_t dim, int64_t version, c10::strin
   if (x.numel() == 0) return from_rows(y, dim);
   const int cols = static_cast<int>(rows_layout.size(-1));
   const int rows = static_cast<int>(rows_layout.numel() / cols);
-  const float* in = rows_layout.const_data_ptr<float>();
-  float* out = y.mutable_data_ptr<float>();
-  const SoftmaxRung& rung = *find_rung(kSoftmaxLadder, version);
-  launch(rung.name, options, rung.config(rows, cols), rung.kernel, in, out, rows, cols);
+  with_storage_type(x.scalar_type(), [&](auto storage) {
+    using T = decltype(storage);
+    const SoftmaxRung<T>& rung = *find_rung(kSoftmaxLadder<T>, version);
+    launch(rung.name, options, rung.config(rows, cols), rung.kernel, data_as<T>(rows_layout), mutable_data_as<T>(y),
+           rows, cols);
+  });
   return from_rows(y, dim);
 }
 
@@ -41,7 +44,7 @@ at::Tensor softmax_backward(const at::Tensor& y, const at::Tensor& grad_y, int64
   const char* op = "minitransformer::emulated_softmax_backward";
   dim = checked_softmax_dim(y, dim, op);
   check_same_layout(y, grad_y, op, "y", "grad_y");
-  check_float_cpu(y, op, "y");
+  check_storage_cpu(y, op, "y");
   const emu::Options options = parse_options(op, std::string(order), seed, std::string(scheduler));
   const at::Tensor y_rows = as_rows(y, dim);       // (rows, cols)
   const at::Tensor dy_rows = as_rows(grad_y, dim);  // (rows, cols)
@@ -49,9 +52,11 @@ at::Tensor softmax_backward(const at::Tensor& y, const at::Tensor& grad_y, int64
   if (y.numel() == 0) return from_rows(dx, dim);
   const int cols = static_cast<int>(y_rows.size(-1));
   const int rows = static_cast<int>(y_rows.numel() / cols);
-  MT_EMU_LAUNCH(options, softmax_backward_config(rows, cols), softmax_backward_kernel,
-                y_rows.const_data_ptr<float>(), dy_rows.const_data_ptr<float>(), dx.mutable_data_ptr<float>(),
-                rows, cols);
+  with_storage_type(y.scalar_type(), [&](auto storage) {
+    using T = decltype(storage);
+    MT_EMU_LAUNCH(options, softmax_backward_config(rows, cols), softmax_backward_kernel<T>, data_as<T>(y_rows),
+                  data_as<T>(dy_rows), mutable_data_as<T>(dx), rows, cols);
+  });
   return from_rows(dx, dim);
 }
 

@@ -49,7 +49,7 @@ __global__ void attention_backward_delta_kernel(AttentionArgs a) {
   const T* out = static_cast<const T*>(a.out) + static_cast<size_t>(row) * a.dim;
   float partial = 0.f;
   for (int d = threadIdx.x % kWarpSize; d < a.dim; d += kWarpSize)
-    partial += attention::to_float(d_out[d]) * attention::to_float(out[d]);
+    partial += to_float(d_out[d]) * to_float(out[d]);
   const float delta = attention::warp_sum(partial);
   if (threadIdx.x % kWarpSize == 0) a.delta[row] = delta;
 }

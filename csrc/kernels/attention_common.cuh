@@ -1,19 +1,14 @@
 // Pieces shared by the attention kernels (csrc/kernels/attention_v1.cuh … attention_backward.cuh):
-// the type-erased argument struct, float conversions of the storage types, warp reductions and the
-// mask rule.
+// the type-erased argument struct, warp reductions and the mask rule.
 //
-// Every kernel computes in float32 whatever the storage type T (float, and on the GPU __half and
-// __nv_bfloat16): loads convert to float, stores convert back (v4 also rounds its tensor-core operands). The masks: query i sees key j when
+// Every kernel computes in float32 whatever the storage type T (float, __half or __nv_bfloat16):
+// loads convert to float, stores convert back (to_float and store, kernels/common.cuh; v4 also rounds
+// its tensor-core operands). The masks: query i sees key j when
 // j < N_k, not (causal and j > i) (top-left causal alignment, as SDPA's is_causal), and not
 // key_padding_mask[b, j] (True = masked). A row with no visible key gets out = 0 and lse = -inf.
 #pragma once
 #include "kernels/common.cuh"
 #include "kernels/attention_params.cuh"
-
-#ifndef MT_EMULATED  // the emulator has its own (emu/half.h)
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
-#endif
 
 #include <math.h>
 
@@ -21,13 +16,6 @@ namespace mt::attention {
 
 constexpr int kMaxHeadDim = 128;                   // D in 8..128, a multiple of 8, on the GPU
 constexpr int kSlots = kMaxHeadDim / kWarpSize;  // head-dim entries per lane (lane, lane + 32, …)
-
-__device__ __forceinline__ float to_float(float x) { return x; }
-__device__ __forceinline__ float to_float(__half x) { return __half2float(x); }
-__device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
-__device__ __forceinline__ void store(float* p, float x) { *p = x; }
-__device__ __forceinline__ void store(__half* p, float x) { *p = __float2half(x); }
-__device__ __forceinline__ void store(__nv_bfloat16* p, float x) { *p = __float2bfloat16(x); }
 
 __device__ __forceinline__ float warp_max(float x) {
   for (int offset = kWarpSize / 2; offset > 0; offset /= 2)

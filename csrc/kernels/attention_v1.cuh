@@ -26,7 +26,7 @@ __global__ void attention_v1_scores_kernel(AttentionArgs a) {
   float score = -INFINITY;
   if (attention::key_visible(a, attention::mask_row(a, bh), query, key)) {
     float dot = 0.f;
-    for (int d = 0; d < a.dim; ++d) dot += attention::to_float(q[d]) * attention::to_float(k[d]);
+    for (int d = 0; d < a.dim; ++d) dot += to_float(q[d]) * to_float(k[d]);
     score = a.scale * dot;
   }
   a.workspace[(static_cast<size_t>(bh) * a.n_q + query) * a.n_k + key] = score;
@@ -67,8 +67,8 @@ __global__ void attention_v1_output_kernel(AttentionArgs a) {
   const float* p = a.workspace + (static_cast<size_t>(bh) * a.n_q + query) * a.n_k;
   const T* v = static_cast<const T*>(a.v) + static_cast<size_t>(bh) * a.n_k * a.dim;
   float acc = 0.f;
-  for (int j = 0; j < a.n_k; ++j) acc += p[j] * attention::to_float(v[static_cast<size_t>(j) * a.dim + d]);
-  attention::store(static_cast<T*>(a.out) + (static_cast<size_t>(bh) * a.n_q + query) * a.dim + d, acc);
+  for (int j = 0; j < a.n_k; ++j) acc += p[j] * to_float(v[static_cast<size_t>(j) * a.dim + d]);
+  store(static_cast<T*>(a.out) + (static_cast<size_t>(bh) * a.n_q + query) * a.dim + d, acc);
 }
 
 inline LaunchConfig attention_v1_output_config(const AttentionArgs& a) {

@@ -4,6 +4,7 @@
 //
 // Two reads of y and dy and one write of dx per element. The row dot product sum_k y_ik dy_ik is reduced
 // like softmax v3: __shfl_xor_sync inside warps, then the warps' partial sums through shared memory.
+// Storage type T: float, __half or __nv_bfloat16, loaded to float32 and stored back (kernels/common.cuh).
 #pragma once
 #include "kernels/common.cuh"
 
@@ -16,15 +17,16 @@ __device__ __forceinline__ float warp_sum(float v) {
   return v;
 }
 
-__global__ void softmax_backward_kernel(const float* __restrict__ y, const float* __restrict__ dy,
-                                        float* __restrict__ dx, int rows, int cols) {
+template <typename T>
+__global__ void softmax_backward_kernel(const T* __restrict__ y, const T* __restrict__ dy, T* __restrict__ dx,
+                                        int rows, int cols) {
   __shared__ float partial[kSoftmaxBackwardThreads / kWarpSize];
   const size_t offset = static_cast<size_t>(blockIdx.x) * cols;
   const int lane = threadIdx.x % kWarpSize;
   const int warp = threadIdx.x / kWarpSize;
 
   float dot = 0.f;
-  for (int j = threadIdx.x; j < cols; j += blockDim.x) dot += y[offset + j] * dy[offset + j];
+  for (int j = threadIdx.x; j < cols; j += blockDim.x) dot += to_float(y[offset + j]) * to_float(dy[offset + j]);
   dot = warp_sum(dot);
   if (lane == 0) partial[warp] = dot;
   __syncthreads();
@@ -32,7 +34,7 @@ __global__ void softmax_backward_kernel(const float* __restrict__ y, const float
   for (int w = 0; w < static_cast<int>(blockDim.x) / kWarpSize; ++w) row_dot += partial[w];
 
   for (int j = threadIdx.x; j < cols; j += blockDim.x)
-    dx[offset + j] = y[offset + j] * (dy[offset + j] - row_dot);
+    store(&dx[offset + j], to_float(y[offset + j]) * (to_float(dy[offset + j]) - row_dot));
 }
 
 inline LaunchConfig softmax_backward_config(int rows, int /*cols*/) {

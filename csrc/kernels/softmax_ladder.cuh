@@ -15,18 +15,20 @@
 namespace mt {
 
 // kernel<<<config(rows, cols)>>>(x, y, rows, cols): y = softmax(x) along the rows of a contiguous
-// (rows, cols) float32 matrix.
+// (rows, cols) matrix of storage type T (float, __half or __nv_bfloat16), computed in float32.
+template <typename T>
 struct SoftmaxRung {
   int version;
   const char* name;  // for the emulator's error messages
-  void (*kernel)(const float* x, float* y, int rows, int cols);
+  void (*kernel)(const T* x, T* y, int rows, int cols);
   LaunchConfig (*config)(int rows, int cols);
 };
 
-inline const SoftmaxRung kSoftmaxLadder[] = {
-    {1, "softmax_v1", softmax_v1_kernel, softmax_v1_config},
-    {2, "softmax_v2", softmax_v2_kernel, softmax_v2_config},
-    {3, "softmax_v3", softmax_v3_kernel, softmax_v3_config},
+template <typename T>
+inline const SoftmaxRung<T> kSoftmaxLadder[] = {
+    {1, "softmax_v1", softmax_v1_kernel<T>, softmax_v1_config},
+    {2, "softmax_v2", softmax_v2_kernel<T>, softmax_v2_config},
+    {3, "softmax_v3", softmax_v3_kernel<T>, softmax_v3_config},
 };
 
 }  // namespace mt

@@ -4,7 +4,8 @@
 // floats (coalesced loads) and every row gets a whole block even when rows are few. The row max and the
 // row sum are tree reductions in shared memory: log2(256) = 8 steps, each followed by __syncthreads.
 // Traffic is unchanged (3 reads + 1 write per element) but each read is now a full-width transaction.
-// What is left to win (v3): the 16 barriers per row and the second read pass.
+// What is left to win (v3): the 16 barriers per row and the second read pass. Storage type T: float,
+// __half or __nv_bfloat16, loaded to float32 and stored back (kernels/common.cuh).
 #pragma once
 #include "kernels/common.cuh"
 
@@ -33,26 +34,27 @@ struct SumOp {
 };
 
 // blockDim.x must be a power of two (the tree reduction halves it).
-__global__ void softmax_v2_kernel(const float* __restrict__ x, float* __restrict__ y, int rows,
-                                  int cols) {
+template <typename T>
+__global__ void softmax_v2_kernel(const T* __restrict__ x, T* __restrict__ y, int rows, int cols) {
   float* scratch = dynamic_shared<float>();  // (blockDim.x,)
   const int row = blockIdx.x;
-  const float* x_row = x + static_cast<size_t>(row) * cols;
-  float* y_row = y + static_cast<size_t>(row) * cols;
+  const T* x_row = x + static_cast<size_t>(row) * cols;
+  T* y_row = y + static_cast<size_t>(row) * cols;
 
   float local_max = -INFINITY;
-  for (int j = threadIdx.x; j < cols; j += blockDim.x) local_max = fmaxf(local_max, x_row[j]);
+  for (int j = threadIdx.x; j < cols; j += blockDim.x) local_max = fmaxf(local_max, to_float(x_row[j]));
   const float row_max = block_reduce_shared(local_max, scratch, MaxOp{});
 
   if (row_max == -INFINITY) {  // all -inf: defined as zeros
-    for (int j = threadIdx.x; j < cols; j += blockDim.x) y_row[j] = 0.f;
+    for (int j = threadIdx.x; j < cols; j += blockDim.x) store(&y_row[j], 0.f);
     return;
   }
   float local_sum = 0.f;
-  for (int j = threadIdx.x; j < cols; j += blockDim.x) local_sum += expf(x_row[j] - row_max);
+  for (int j = threadIdx.x; j < cols; j += blockDim.x) local_sum += expf(to_float(x_row[j]) - row_max);
   const float inv_sum = 1.f / block_reduce_shared(local_sum, scratch, SumOp{});
 
-  for (int j = threadIdx.x; j < cols; j += blockDim.x) y_row[j] = expf(x_row[j] - row_max) * inv_sum;
+  for (int j = threadIdx.x; j < cols; j += blockDim.x)
+    store(&y_row[j], expf(to_float(x_row[j]) - row_max) * inv_sum);
 }
 
 inline LaunchConfig softmax_v2_config(int rows, int /*cols*/) {

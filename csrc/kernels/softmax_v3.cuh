@@ -1,4 +1,4 @@
-// softmax v3 — warp shuffles, float4 loads and the online (single-pass) max/sum.
+// softmax v3 — warp shuffles, vector loads and the online (single-pass) max/sum.
 //
 // Changes over v2:
 //   * online softmax (Milakov & Gimelshein 2018, "Online normalizer calculation for softmax"): each
@@ -7,7 +7,8 @@
 //   * the pairs are combined with __shfl_xor_sync inside each warp (no shared memory, no barrier),
 //     then across the block's warps through 2 * (warps) floats of shared memory: 2 barriers per row
 //     instead of 16;
-//   * float4 loads and stores when the row is 16-byte aligned (4 floats per instruction).
+//   * four elements per load and store when the row is aligned to them (Quad: a float4 for float).
+// Storage type T: float, __half or __nv_bfloat16, loaded to float32 and stored back (kernels/common.cuh).
 #pragma once
 #include <cstdint>
 
@@ -44,32 +45,41 @@ __device__ __forceinline__ MaxSum warp_reduce(MaxSum v) {
   return v;
 }
 
+// Four consecutive elements, read or written as one 4 * sizeof(T)-byte access (16 bytes for float).
+template <typename T>
+struct alignas(4 * sizeof(T)) Quad {
+  T v[4];
+};
+
 constexpr int kSoftmaxV3Threads = 256;
 
-__global__ void softmax_v3_kernel(const float* __restrict__ x, float* __restrict__ y, int rows,
-                                  int cols) {
+template <typename T>
+__global__ void softmax_v3_kernel(const T* __restrict__ x, T* __restrict__ y, int rows, int cols) {
   __shared__ float warp_max[kSoftmaxV3Threads / kWarpSize];
   __shared__ float warp_sum[kSoftmaxV3Threads / kWarpSize];
   const int row = blockIdx.x;
   const int lane = threadIdx.x % kWarpSize;
   const int warp = threadIdx.x / kWarpSize;
   const int warps = blockDim.x / kWarpSize;
-  const float* x_row = x + static_cast<size_t>(row) * cols;
-  float* y_row = y + static_cast<size_t>(row) * cols;
-  const bool vectorised = cols % 4 == 0 && reinterpret_cast<uintptr_t>(x_row) % 16 == 0 &&
-                          reinterpret_cast<uintptr_t>(y_row) % 16 == 0;
+  const T* x_row = x + static_cast<size_t>(row) * cols;
+  T* y_row = y + static_cast<size_t>(row) * cols;
+  const bool vectorised = cols % 4 == 0 && reinterpret_cast<uintptr_t>(x_row) % sizeof(Quad<T>) == 0 &&
+                          reinterpret_cast<uintptr_t>(y_row) % sizeof(Quad<T>) == 0;
 
   // Pass 1: one read of the row, folding (max, sum) online.
   MaxSum acc{-INFINITY, 0.f};
   if (vectorised) {
-    const float4* x4 = reinterpret_cast<const float4*>(x_row);
+    const Quad<T>* x4 = reinterpret_cast<const Quad<T>*>(x_row);
     for (int j = threadIdx.x; j < cols / 4; j += blockDim.x) {
-      const float4 q = x4[j];
-      const float v[4] = {q.x, q.y, q.z, q.w};
-      acc = add_values(acc, v, 4, fmaxf(fmaxf(q.x, q.y), fmaxf(q.z, q.w)));
+      const Quad<T> q = x4[j];
+      const float v[4] = {to_float(q.v[0]), to_float(q.v[1]), to_float(q.v[2]), to_float(q.v[3])};
+      acc = add_values(acc, v, 4, fmaxf(fmaxf(v[0], v[1]), fmaxf(v[2], v[3])));
     }
   } else {
-    for (int j = threadIdx.x; j < cols; j += blockDim.x) acc = add_values(acc, &x_row[j], 1, x_row[j]);
+    for (int j = threadIdx.x; j < cols; j += blockDim.x) {
+      const float v = to_float(x_row[j]);
+      acc = add_values(acc, &v, 1, v);
+    }
   }
 
   // Combine: inside each warp by shuffles, then the warps' results through shared memory.
@@ -87,15 +97,17 @@ __global__ void softmax_v3_kernel(const float* __restrict__ x, float* __restrict
   const float row_max = empty_row ? 0.f : total.max;
   const float inv_sum = empty_row ? 0.f : 1.f / total.sum;
   if (vectorised) {
-    const float4* x4 = reinterpret_cast<const float4*>(x_row);
-    float4* y4 = reinterpret_cast<float4*>(y_row);
+    const Quad<T>* x4 = reinterpret_cast<const Quad<T>*>(x_row);
+    Quad<T>* y4 = reinterpret_cast<Quad<T>*>(y_row);
     for (int j = threadIdx.x; j < cols / 4; j += blockDim.x) {
-      const float4 q = x4[j];
-      y4[j] = make_float4(expf(q.x - row_max) * inv_sum, expf(q.y - row_max) * inv_sum,
-                          expf(q.z - row_max) * inv_sum, expf(q.w - row_max) * inv_sum);
+      const Quad<T> q = x4[j];
+      Quad<T> out;
+      for (int i = 0; i < 4; ++i) store(&out.v[i], expf(to_float(q.v[i]) - row_max) * inv_sum);
+      y4[j] = out;
     }
   } else {
-    for (int j = threadIdx.x; j < cols; j += blockDim.x) y_row[j] = expf(x_row[j] - row_max) * inv_sum;
+    for (int j = threadIdx.x; j < cols; j += blockDim.x)
+      store(&y_row[j], expf(to_float(x_row[j]) - row_max) * inv_sum);
   }
 }
 

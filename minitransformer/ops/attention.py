@@ -20,7 +20,8 @@ Backends of :func:`attention`:
   bfloat16; D a multiple of 8 in 16..128), or rung ``version`` of the ladder (csrc/kernels/attention_v*.cuh);
   the best kernel for float32 leaves out the tensor-core rungs (``TENSOR_CORE_VERSIONS``), which round to
   half precision;
-* ``"emulated"`` — CUDA kernel ``version`` run on float32 CPU tensors by the CUDA emulator (csrc/emu/).
+* ``"emulated"`` — CUDA kernel ``version`` run on CPU tensors by the CUDA emulator (csrc/emu/): float32, float16
+  and bfloat16, as on CUDA (lse float32).
 
 The same attention in torch ops (``"eager"``) and through ``F.scaled_dot_product_attention`` (``"torch"``)
 is ``minitransformer.nn.scaled_dot_product_attention`` (nn/attention.py), the one torch implementation.

@@ -3,9 +3,8 @@
 ``test_kernels`` builds tests/emu/kernels/capi.cpp (the broken kernels and the check kernels, no torch
 headers: a few seconds with g++) into a shared library under the temp directory, cached by a hash of
 its sources, and wraps it for ctypes; ``test_kernels_ucontext``: the same with the portable fiber
-switch; ``test_kernels_wrong_layout``: the same with a wrong WMMA fragment layout. ``error_report``
-collects the emulated-vs-reference max relative error per kernel; it is printed in pytest's terminal
-summary.
+switch; ``test_kernels_wrong_layout``: the same with a wrong WMMA fragment layout. (``error_report``, the
+max relative error per kernel, is in tests/conftest.py.)
 """
 
 import ctypes
@@ -22,9 +21,6 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 KERNELS = pathlib.Path(__file__).resolve().parent / "kernels"
 ORDERS = ("forward", "reverse", "shuffle")
-
-_MAX_RELATIVE_ERROR = {}
-
 
 def _sources():
     return sorted([*(ROOT / "csrc" / "emu").glob("*.h"), *(ROOT / "csrc" / "kernels").glob("*.cuh"),
@@ -91,21 +87,3 @@ def test_kernels_ucontext():
 def test_kernels_wrong_layout():
     """The same kernels with a deliberately wrong WMMA fragment layout (emu/wmma.h, MT_EMU_WMMA_WRONG_LAYOUT)."""
     return TestKernels(_build_library("-DMT_EMU_WMMA_WRONG_LAYOUT"))
-
-
-@pytest.fixture(scope="session")
-def error_report():
-    """record(kernel, relative_error): keeps the maximum per kernel for the terminal summary."""
-
-    def record(kernel, relative_error):
-        _MAX_RELATIVE_ERROR[kernel] = max(_MAX_RELATIVE_ERROR.get(kernel, 0.0), float(relative_error))
-
-    return record
-
-
-def pytest_terminal_summary(terminalreporter):
-    if not _MAX_RELATIVE_ERROR:
-        return
-    terminalreporter.section("emulated CUDA kernels vs NumPy reference (max relative error, test_emu_softmax.py:check)")
-    for kernel, error in sorted(_MAX_RELATIVE_ERROR.items()):
-        terminalreporter.write_line(f"{kernel:<28} {error:.3e}")

@@ -13,7 +13,7 @@ import minitransformer.ops as ops
 from minitransformer.nn.softmax import softmax as eager_softmax
 from minitransformer.ops.dtypes import CPU_DTYPES
 from minitransformer.reference import softmax as ref
-from helpers import TOLERANCE, relative_error
+from helpers import TOLERANCE, relative_error, to_numpy
 
 # Sides include 1, primes and non-multiples of 8/32/128/1024 (SIMD width, warp, block, tile sizes).
 SIDES = [1, 2, 3, 7, 8, 31, 33, 127, 129, 257, 1000, 1025]
@@ -48,23 +48,26 @@ def test_matches_numpy_reference(implementation, case):
     assert relative_error(y.numpy(), expected) <= TOLERANCE[torch.float32]
 
 
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)])
 @pytest.mark.parametrize("dtype", CPU_DTYPES)
 @given(case=softmax_inputs(max_numel=5_000, scales=(1.0, 30.0, 1e3)), seed=st.integers(0, 1000))
-def test_every_cpu_dtype_matches_numpy_reference(dtype, case, seed):
-    """bfloat16 and float16 are computed in float32 and rounded once: against the reference on the same
-    dtype-rounded inputs, what remains is about one rounding of the output (values up to 1e3: float16 holds them)."""
+def test_every_dtype_matches_numpy_reference(device, dtype, case, seed):
+    """bfloat16 and float16 are computed in float32 and rounded once, by the CPU op and by the CUDA kernels
+    (which take float32, float16 and bfloat16): against the reference on the same dtype-rounded inputs, what
+    remains is about one rounding of the output (values up to 1e3: float16 holds them)."""
+    if device == "cuda" and dtype == torch.float64:
+        pytest.skip("the CUDA kernels take float32, float16 and bfloat16")
     x, dim = case
-    xt = torch.tensor(x).to(dtype).requires_grad_()
+    xt = torch.tensor(x).to(device=device, dtype=dtype).requires_grad_()
     y = ops.softmax(xt, dim)
-    rounded_x = xt.detach().double().numpy()
-    expected = ref.softmax(rounded_x, dim)
+    expected = ref.softmax(to_numpy(xt), dim)
     assert y.dtype == dtype and relative_error(y, expected) <= TOLERANCE[dtype]
-    grad_y = torch.randn(x.shape, generator=torch.Generator().manual_seed(seed)).to(dtype)
+    grad_y = torch.randn(x.shape, generator=torch.Generator().manual_seed(seed)).to(device=device, dtype=dtype)
     y.backward(grad_y)
-    g = grad_y.double().numpy()
+    g = to_numpy(grad_y)
     terms = expected * (np.abs(g) + np.abs(np.sum(expected * g, axis=dim, keepdims=True)))  # see the test above
     assert xt.grad.dtype == dtype
-    assert np.linalg.norm(xt.grad.double().numpy() - ref.softmax_backward(expected, g, dim)) \
+    assert np.linalg.norm(to_numpy(xt.grad) - ref.softmax_backward(expected, g, dim)) \
         <= TOLERANCE[dtype] * max(np.linalg.norm(terms), 1e-30)
 
 

@@ -51,7 +51,7 @@ emu::Options threads_options() {
 int run_real() {
   int failures = 0;
   const int shapes[][2] = {{2, 33}, {3, 100}, {1, 257}};
-  for (const mt::SoftmaxRung& rung : mt::kSoftmaxLadder) {
+  for (const mt::SoftmaxRung<float>& rung : mt::kSoftmaxLadder<float>) {
     for (const auto& shape : shapes) {
       const int rows = shape[0], cols = shape[1];
       const std::vector<float> x = inputs(rows, cols);
@@ -76,8 +76,8 @@ int run_real() {
   const mt::LaunchConfig config = mt::softmax_backward_config(rows, cols);
   emu::Options options = threads_options();
   options.kernel_name = "softmax_backward_kernel";
-  emu::launch(options, config.grid, config.block, config.shared_bytes, mt::softmax_backward_kernel, y.data(),
-              dy.data(), dx.data(), rows, cols);
+  emu::launch(options, config.grid, config.block, config.shared_bytes, mt::softmax_backward_kernel<float>,
+              y.data(), dy.data(), dx.data(), rows, cols);
   const double error = max_error(dx, ref);
   std::printf("%-18s (%d, %3d)  max abs error %.2e\n", "softmax_backward", rows, cols, error);
   failures += error > 1e-5;

@@ -65,7 +65,7 @@ inline const Entry kEntries[] = {
 inline std::optional<Entry> find(const char* name) {
   for (const Entry& entry : kEntries)
     if (std::strcmp(entry.name, name) == 0) return entry;
-  for (const SoftmaxRung& rung : kSoftmaxLadder)
+  for (const SoftmaxRung<float>& rung : kSoftmaxLadder<float>)
     if (std::strcmp(rung.name, name) == 0) return Entry{rung.name, rung.kernel, rung.config};
   return std::nullopt;
 }

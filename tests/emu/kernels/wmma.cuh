@@ -15,8 +15,8 @@ template <typename H>
 __global__ void round_trip_kernel(const float* x, float* y, int, int cols) {
   for (int i = threadIdx.x; i < cols; i += blockDim.x) {
     H h;
-    attention::store(&h, x[i]);
-    y[i] = attention::to_float(h);
+    store(&h, x[i]);
+    y[i] = to_float(h);
   }
 }
 
@@ -34,8 +34,8 @@ __global__ void gemm_kernel(const float* x, float* y, int, int) {
   float* d_mem = c_mem + kTile * kLdFloat;                        // (16, kLdFloat)
   for (int idx = threadIdx.x; idx < kTile * kTile; idx += blockDim.x) {
     const int r = idx / kTile, c = idx % kTile;
-    attention::store(a_mem + at(r, c, kLd, row_a), x[idx]);
-    attention::store(b_mem + at(r, c, kLd, row_b), x[kTile * kTile + idx]);
+    store(a_mem + at(r, c, kLd, row_a), x[idx]);
+    store(b_mem + at(r, c, kLd, row_b), x[kTile * kTile + idx]);
     c_mem[at(r, c, kLdFloat, kRowMajorC)] = x[2 * kTile * kTile + idx];
   }
   __syncwarp();
