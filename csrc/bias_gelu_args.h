@@ -31,11 +31,11 @@ inline void check_bias_gelu_backward_args(const at::Tensor& grad_y, const at::Te
               ": grad_y must have x's shape and dtype");
 }
 
-// The kernels' view of contiguous float32 x (rows, F) and bias (F,); the outputs are set by the caller.
+// The kernels' view of contiguous x (rows, F) and bias (F,); the outputs, in their dtype, are set by the caller.
 inline BiasGeluArgs bias_gelu_args(const at::Tensor& x, const at::Tensor& bias, bool tanh_form) {
   BiasGeluArgs a{};
-  a.x = x.const_data_ptr<float>();
-  a.bias = bias.const_data_ptr<float>();
+  a.x = x.const_data_ptr();
+  a.bias = bias.const_data_ptr();
   a.cols = static_cast<int>(x.size(-1));
   a.rows = static_cast<int>(x.numel() / a.cols);
   a.tanh_form = tanh_form;
@@ -46,9 +46,9 @@ inline BiasGeluArgs bias_gelu_args(const at::Tensor& x, const at::Tensor& bias, 
 inline BiasGeluArgs bias_gelu_backward_args(const at::Tensor& dy, const at::Tensor& x, const at::Tensor& bias,
                                            bool tanh_form, at::Tensor& dx, at::Tensor& db) {
   BiasGeluArgs a = bias_gelu_args(x, bias, tanh_form);
-  a.grad_y = dy.const_data_ptr<float>();
-  a.grad_x = dx.mutable_data_ptr<float>();
-  a.grad_bias = db.mutable_data_ptr<float>();
+  a.grad_y = dy.const_data_ptr();
+  a.grad_x = dx.mutable_data_ptr();
+  a.grad_bias = db.mutable_data_ptr();
   return a;
 }
 

@@ -32,19 +32,23 @@ inline void check_targets_in_range(const int64_t* targets, int64_t rows, int64_t
   }
 }
 
+// The CUDA kernels' backward inputs: row_max and log_sum float32 whatever logits' dtype, grad_losses in it.
 inline void check_cross_entropy_backward_args(const at::Tensor& logits, const at::Tensor& row_max,
                                              const at::Tensor& log_sum, const at::Tensor& grad_losses, const char* op) {
   for (const auto* per_row : {&row_max, &log_sum, &grad_losses})
-    TORCH_CHECK(per_row->dim() == 1 && per_row->size(0) == logits.size(0) &&
-                    per_row->scalar_type() == logits.scalar_type() && per_row->device() == logits.device(),
-                op, ": row_max, log_sum and grad_losses must be (rows,) in logits' dtype and device");
+    TORCH_CHECK(per_row->dim() == 1 && per_row->size(0) == logits.size(0) && per_row->device() == logits.device(),
+                op, ": row_max, log_sum and grad_losses must be (rows,) on logits' device");
+  TORCH_CHECK(row_max.scalar_type() == at::kFloat && log_sum.scalar_type() == at::kFloat, op,
+              ": row_max and log_sum must be float32, got ", row_max.scalar_type(), " and ", log_sum.scalar_type());
+  TORCH_CHECK(grad_losses.scalar_type() == logits.scalar_type(), op, ": grad_losses must have logits' dtype ",
+              logits.scalar_type(), ", got ", grad_losses.scalar_type());
 }
 
-// The kernels' view of float32 logits (rows, classes) and int64 targets (rows,); the rest is set by the caller.
+// The kernels' view of logits (rows, classes) and int64 targets (rows,); the rest is set by the caller.
 inline CrossEntropyArgs cross_entropy_args(const at::Tensor& logits, const at::Tensor& targets, int64_t ignore_index,
                                            double label_smoothing) {
   CrossEntropyArgs a{};
-  a.logits = logits.const_data_ptr<float>();
+  a.logits = logits.const_data_ptr();
   a.targets = targets.const_data_ptr<int64_t>();
   a.rows = static_cast<int>(logits.size(0));
   a.classes = static_cast<int>(logits.size(1));
@@ -58,7 +62,7 @@ inline CrossEntropyArgs cross_entropy_forward_args(const at::Tensor& logits, con
                                                    int64_t ignore_index, double label_smoothing, at::Tensor& losses,
                                                    at::Tensor& row_max, at::Tensor& log_sum) {
   CrossEntropyArgs a = cross_entropy_args(logits, targets, ignore_index, label_smoothing);
-  a.losses = losses.mutable_data_ptr<float>();
+  a.losses = losses.mutable_data_ptr();
   a.row_max_out = row_max.mutable_data_ptr<float>();
   a.log_sum_out = log_sum.mutable_data_ptr<float>();
   return a;
@@ -72,8 +76,8 @@ inline CrossEntropyArgs cross_entropy_backward_args(const at::Tensor& logits, co
   CrossEntropyArgs a = cross_entropy_args(logits, targets, ignore_index, label_smoothing);
   a.row_max = row_max.const_data_ptr<float>();
   a.log_sum = log_sum.const_data_ptr<float>();
-  a.grad_losses = grad_losses.const_data_ptr<float>();
-  a.grad_logits = grad_logits.mutable_data_ptr<float>();
+  a.grad_losses = grad_losses.const_data_ptr();
+  a.grad_logits = grad_logits.mutable_data_ptr();
   return a;
 }
 

@@ -1,7 +1,7 @@
 // Argument checks shared by every layer-norm implementation (CPU, CUDA, emulated CUDA): x (..., D) with
 // D >= 1, weight and bias (D,) in x's dtype and device; for the backward grad_y of x's shape and dtype and
-// one mean and rstd per row. And the CUDA kernels' argument struct filled from contiguous float32 tensors
-// (CUDA and emulated CUDA).
+// one mean and rstd per row. And the CUDA kernels' argument struct filled from contiguous tensors (CUDA and
+// emulated CUDA): x, weight, bias and the gradients in the storage dtype, mean and rstd float32.
 #pragma once
 #include <ATen/ATen.h>
 
@@ -30,10 +30,10 @@ inline void check_layer_norm_backward_args(const at::Tensor& grad_y, const at::T
 inline LayerNormArgs layer_norm_forward_args(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
                                              at::Tensor& y, at::Tensor& mean, at::Tensor& rstd, double eps) {
   LayerNormArgs a{};
-  a.x = x.const_data_ptr<float>();
-  a.weight = weight.const_data_ptr<float>();
-  a.bias = bias.const_data_ptr<float>();
-  a.y = y.mutable_data_ptr<float>();
+  a.x = x.const_data_ptr();
+  a.weight = weight.const_data_ptr();
+  a.bias = bias.const_data_ptr();
+  a.y = y.mutable_data_ptr();
   a.mean_out = mean.mutable_data_ptr<float>();
   a.rstd_out = rstd.mutable_data_ptr<float>();
   a.cols = static_cast<int>(x.size(-1));
@@ -46,14 +46,14 @@ inline LayerNormArgs layer_norm_backward_args(const at::Tensor& grad_y, const at
                                               const at::Tensor& mean, const at::Tensor& rstd, at::Tensor& grad_x,
                                               at::Tensor& grad_weight, at::Tensor& grad_bias) {
   LayerNormArgs a{};
-  a.x = x.const_data_ptr<float>();
-  a.weight = weight.const_data_ptr<float>();
+  a.x = x.const_data_ptr();
+  a.weight = weight.const_data_ptr();
   a.mean = mean.const_data_ptr<float>();
   a.rstd = rstd.const_data_ptr<float>();
-  a.grad_y = grad_y.const_data_ptr<float>();
-  a.grad_x = grad_x.mutable_data_ptr<float>();
-  a.grad_weight = grad_weight.mutable_data_ptr<float>();
-  a.grad_bias = grad_bias.mutable_data_ptr<float>();
+  a.grad_y = grad_y.const_data_ptr();
+  a.grad_x = grad_x.mutable_data_ptr();
+  a.grad_weight = grad_weight.mutable_data_ptr();
+  a.grad_bias = grad_bias.mutable_data_ptr();
   a.cols = static_cast<int>(x.size(-1));
   a.rows = static_cast<int>(x.numel() / a.cols);
   return a;

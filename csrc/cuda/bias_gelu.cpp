@@ -1,5 +1,6 @@
-// CUDA glue of the bias + GELU ops: checks, contiguous inputs, the current stream. bias_gelu_forward and
-// bias_gelu_backward run the best rung of the ladder (csrc/kernels/bias_gelu_ladder.cuh).
+// CUDA glue of the bias + GELU ops (float32, float16 and bfloat16): checks, contiguous inputs, the current
+// stream. bias_gelu_forward and bias_gelu_backward run the best rung of the ladder
+// (csrc/kernels/bias_gelu_ladder.cuh).
 #include <ATen/ATen.h>
 #include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
@@ -23,15 +24,16 @@ int best_version() {
 at::Tensor forward(const at::Tensor& x_in, const at::Tensor& bias_in, c10::string_view approximate) {
   const char* op = "minitransformer::bias_gelu_forward";
   check_bias_gelu_args(x_in, bias_in, op);
-  check_cuda_float(x_in, "x", op);
+  check_cuda_tensor(x_in, "x", op);
+  const StorageDtype dtype = storage_dtype(x_in, "x", op);
   const bool tanh_form = is_tanh(approximate, op);
   const c10::cuda::CUDAGuard guard(x_in.device());
   const at::Tensor x = x_in.contiguous(), bias = bias_in.contiguous();
   at::Tensor y = at::empty_like(x);
   if (x.numel() == 0) return y;
   BiasGeluArgs a = bias_gelu_args(x, bias, tanh_form);
-  a.y = y.mutable_data_ptr<float>();
-  C10_CUDA_CHECK(bias_gelu_forward(best_version(), a, c10::cuda::getCurrentCUDAStream()));
+  a.y = y.mutable_data_ptr();
+  C10_CUDA_CHECK(bias_gelu_forward(best_version(), dtype, a, c10::cuda::getCurrentCUDAStream()));
   return y;
 }
 
@@ -39,7 +41,8 @@ std::tuple<at::Tensor, at::Tensor> backward(const at::Tensor& grad_y, const at::
                                             const at::Tensor& bias_in, c10::string_view approximate) {
   const char* op = "minitransformer::bias_gelu_backward";
   check_bias_gelu_args(x_in, bias_in, op);
-  check_cuda_float(x_in, "x", op);
+  check_cuda_tensor(x_in, "x", op);
+  const StorageDtype dtype = storage_dtype(x_in, "x", op);
   check_bias_gelu_backward_args(grad_y, x_in, op);
   const bool tanh_form = is_tanh(approximate, op);
   const c10::cuda::CUDAGuard guard(x_in.device());
@@ -47,7 +50,7 @@ std::tuple<at::Tensor, at::Tensor> backward(const at::Tensor& grad_y, const at::
   at::Tensor dx = at::empty_like(x), db = at::zeros_like(bias);
   if (x.numel() == 0) return {dx, db};
   BiasGeluArgs a = bias_gelu_backward_args(dy, x, bias, tanh_form, dx, db);
-  C10_CUDA_CHECK(bias_gelu_backward(best_version(), a, c10::cuda::getCurrentCUDAStream()));
+  C10_CUDA_CHECK(bias_gelu_backward(best_version(), dtype, a, c10::cuda::getCurrentCUDAStream()));
   return {dx, db};
 }
 

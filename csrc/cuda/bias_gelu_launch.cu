@@ -16,21 +16,25 @@ cudaError_t launch(const BiasGeluKernel& k, const BiasGeluArgs& args, cudaStream
 
 }  // namespace
 
-std::vector<int64_t> bias_gelu_versions() { return ladder_versions(kBiasGeluLadder); }
+std::vector<int64_t> bias_gelu_versions() { return ladder_versions(kBiasGeluLadder<float>); }
 
-cudaError_t bias_gelu_forward(int version, const BiasGeluArgs& args, cudaStream_t stream) {
-  const BiasGeluRung* rung = find_rung(kBiasGeluLadder, version);
-  return rung == nullptr ? cudaErrorInvalidValue : launch(rung->forward, args, stream);
+cudaError_t bias_gelu_forward(int version, StorageDtype dtype, const BiasGeluArgs& args, cudaStream_t stream) {
+  return with_storage_type(dtype, [&](auto storage) {
+    const BiasGeluRung* rung = find_rung(kBiasGeluLadder<decltype(storage)>, version);
+    return rung == nullptr ? cudaErrorInvalidValue : launch(rung->forward, args, stream);
+  });
 }
 
-cudaError_t bias_gelu_backward(int version, const BiasGeluArgs& args, cudaStream_t stream) {
-  const BiasGeluRung* rung = find_rung(kBiasGeluLadder, version);
-  if (rung == nullptr) return cudaErrorInvalidValue;
-  for (const BiasGeluKernel& k : rung->backward) {
-    const cudaError_t error = launch(k, args, stream);
-    if (error != cudaSuccess) return error;
-  }
-  return cudaSuccess;
+cudaError_t bias_gelu_backward(int version, StorageDtype dtype, const BiasGeluArgs& args, cudaStream_t stream) {
+  return with_storage_type(dtype, [&](auto storage) {
+    const BiasGeluRung* rung = find_rung(kBiasGeluLadder<decltype(storage)>, version);
+    if (rung == nullptr) return cudaErrorInvalidValue;
+    for (const BiasGeluKernel& k : rung->backward) {
+      const cudaError_t error = launch(k, args, stream);
+      if (error != cudaSuccess) return error;
+    }
+    return cudaSuccess;
+  });
 }
 
 }  // namespace mt::cuda

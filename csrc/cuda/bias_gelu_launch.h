@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "cuda/storage_dtype.h"
 #include "kernels/bias_gelu_params.cuh"
 
 namespace mt::cuda {
@@ -13,10 +14,10 @@ namespace mt::cuda {
 // The versions of the ladder, oldest first.
 std::vector<int64_t> bias_gelu_versions();
 
-// y = gelu(x + bias) (see BiasGeluArgs) with kernel `version`.
-cudaError_t bias_gelu_forward(int version, const BiasGeluArgs& args, cudaStream_t stream);
+// y = gelu(x + bias) (see BiasGeluArgs) in `dtype` with kernel `version`.
+cudaError_t bias_gelu_forward(int version, StorageDtype dtype, const BiasGeluArgs& args, cudaStream_t stream);
 
-// grad_x and grad_bias from grad_y, x and bias with `version`'s backward kernels.
-cudaError_t bias_gelu_backward(int version, const BiasGeluArgs& args, cudaStream_t stream);
+// grad_x and grad_bias from grad_y, x and bias in `dtype` with `version`'s backward kernels.
+cudaError_t bias_gelu_backward(int version, StorageDtype dtype, const BiasGeluArgs& args, cudaStream_t stream);
 
 }  // namespace mt::cuda

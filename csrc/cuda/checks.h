@@ -1,5 +1,6 @@
-// The tensor checks shared by the CUDA glue: the training ops' kernels (dropout, layer norm, bias + GELU,
-// cross-entropy) take float32 CUDA tensors, attention's and softmax's float32, float16 or bfloat16 ones.
+// The tensor checks shared by the CUDA glue: the kernels take float32, float16 or bfloat16 CUDA tensors
+// (storage_dtype); check_cuda_float is for the statistics kept in float32 whatever that dtype (layer norm's
+// mean and rstd).
 #pragma once
 #include <ATen/ATen.h>
 
@@ -20,7 +21,7 @@ inline void check_cuda_float(const at::Tensor& t, const char* name, const char* 
   TORCH_CHECK(t.scalar_type() == at::kFloat, op, ": ", name, " must be float32 on CUDA, got ", t.scalar_type());
 }
 
-// The storage dtype of `t` for the attention and softmax kernels; any other dtype is an error naming them.
+// The storage dtype of `t` for the kernels; any other dtype is an error naming the three.
 inline StorageDtype storage_dtype(const at::Tensor& t, const char* name, const char* op) {
   switch (t.scalar_type()) {
     case at::kFloat: return StorageDtype::float32;

@@ -1,4 +1,5 @@
-// CUDA glue of the cross-entropy ops: checks, contiguous inputs, the current stream. cross_entropy_forward
+// CUDA glue of the cross-entropy ops (float32, float16 and bfloat16 logits; the row max and log-sum float32):
+// checks, contiguous inputs, the current stream. cross_entropy_forward
 // and cross_entropy_backward run the best rung of the ladder (csrc/kernels/cross_entropy_ladder.cuh). The
 // targets stay on the GPU, unchecked on the host (that would synchronise): a target outside [0, classes)
 // that is not ignore_index gives a NaN loss.
@@ -26,15 +27,16 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> forward(const at::Tensor& logits_
                                                        int64_t ignore_index, double label_smoothing) {
   const char* op = "minitransformer::cross_entropy_forward";
   check_cross_entropy_args(logits_in, targets_in, label_smoothing, op);
-  check_cuda_float(logits_in, "logits", op);
+  check_cuda_tensor(logits_in, "logits", op);
+  const StorageDtype dtype = storage_dtype(logits_in, "logits", op);
   const c10::cuda::CUDAGuard guard(logits_in.device());
   const at::Tensor logits = logits_in.contiguous(), targets = targets_in.contiguous();
   at::Tensor losses = at::empty({logits.size(0)}, logits.options());
-  at::Tensor row_max = at::empty_like(losses), log_sum = at::empty_like(losses);
+  at::Tensor row_max = at::empty_like(losses, at::kFloat), log_sum = at::empty_like(row_max);
   if (logits.size(0) == 0) return {losses, row_max, log_sum};
   CrossEntropyArgs a = cross_entropy_forward_args(logits, targets, ignore_index, label_smoothing, losses, row_max,
                                                   log_sum);
-  C10_CUDA_CHECK(cross_entropy_forward(best_version(), a, c10::cuda::getCurrentCUDAStream()));
+  C10_CUDA_CHECK(cross_entropy_forward(best_version(), dtype, a, c10::cuda::getCurrentCUDAStream()));
   return {losses, row_max, log_sum};
 }
 
@@ -43,8 +45,9 @@ at::Tensor backward(const at::Tensor& logits_in, const at::Tensor& targets_in, c
                     double label_smoothing) {
   const char* op = "minitransformer::cross_entropy_backward";
   check_cross_entropy_args(logits_in, targets_in, label_smoothing, op);
+  check_cuda_tensor(logits_in, "logits", op);
+  const StorageDtype dtype = storage_dtype(logits_in, "logits", op);
   check_cross_entropy_backward_args(logits_in, row_max_in, log_sum_in, grad_losses_in, op);
-  check_cuda_float(logits_in, "logits", op);
   const c10::cuda::CUDAGuard guard(logits_in.device());
   const at::Tensor logits = logits_in.contiguous(), targets = targets_in.contiguous();
   const at::Tensor row_max = row_max_in.contiguous(), log_sum = log_sum_in.contiguous();
@@ -53,7 +56,7 @@ at::Tensor backward(const at::Tensor& logits_in, const at::Tensor& targets_in, c
   if (logits.size(0) == 0) return grad_logits;
   CrossEntropyArgs a = cross_entropy_backward_args(logits, targets, ignore_index, label_smoothing, row_max, log_sum,
                                                    grad_losses, grad_logits);
-  C10_CUDA_CHECK(cross_entropy_backward(best_version(), a, c10::cuda::getCurrentCUDAStream()));
+  C10_CUDA_CHECK(cross_entropy_backward(best_version(), dtype, a, c10::cuda::getCurrentCUDAStream()));
   return grad_logits;
 }
 

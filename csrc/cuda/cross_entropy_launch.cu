@@ -15,16 +15,22 @@ cudaError_t launch(const CrossEntropyKernel& k, const CrossEntropyArgs& args, cu
 
 }  // namespace
 
-std::vector<int64_t> cross_entropy_versions() { return ladder_versions(kCrossEntropyLadder); }
+std::vector<int64_t> cross_entropy_versions() { return ladder_versions(kCrossEntropyLadder<float>); }
 
-cudaError_t cross_entropy_forward(int version, const CrossEntropyArgs& args, cudaStream_t stream) {
-  const CrossEntropyRung* rung = find_rung(kCrossEntropyLadder, version);
-  return rung == nullptr ? cudaErrorInvalidValue : launch(rung->forward, args, stream);
+cudaError_t cross_entropy_forward(int version, StorageDtype dtype, const CrossEntropyArgs& args,
+                                  cudaStream_t stream) {
+  return with_storage_type(dtype, [&](auto storage) {
+    const CrossEntropyRung* rung = find_rung(kCrossEntropyLadder<decltype(storage)>, version);
+    return rung == nullptr ? cudaErrorInvalidValue : launch(rung->forward, args, stream);
+  });
 }
 
-cudaError_t cross_entropy_backward(int version, const CrossEntropyArgs& args, cudaStream_t stream) {
-  const CrossEntropyRung* rung = find_rung(kCrossEntropyLadder, version);
-  return rung == nullptr ? cudaErrorInvalidValue : launch(rung->backward, args, stream);
+cudaError_t cross_entropy_backward(int version, StorageDtype dtype, const CrossEntropyArgs& args,
+                                   cudaStream_t stream) {
+  return with_storage_type(dtype, [&](auto storage) {
+    const CrossEntropyRung* rung = find_rung(kCrossEntropyLadder<decltype(storage)>, version);
+    return rung == nullptr ? cudaErrorInvalidValue : launch(rung->backward, args, stream);
+  });
 }
 
 }  // namespace mt::cuda

@@ -5,15 +5,19 @@
 
 namespace mt::cuda {
 
-std::vector<int64_t> dropout_versions() { return ladder_versions(kDropoutLadder); }
+std::vector<int64_t> dropout_versions() { return ladder_versions(kDropoutLadder<float>); }
 
-cudaError_t dropout_add(int version, const float* x, const float* residual, float* y, int n,
+cudaError_t dropout_add(int version, StorageDtype dtype, const void* x, const void* residual, void* y, int n,
                         const DropoutParams& params, cudaStream_t stream) {
-  const DropoutRung* rung = find_rung(kDropoutLadder, version);
-  if (rung == nullptr) return cudaErrorInvalidValue;
-  const LaunchConfig config = rung->config(n);
-  rung->kernel<<<config.grid, config.block, config.shared_bytes, stream>>>(x, residual, y, n, params);
-  return cudaGetLastError();
+  return with_storage_type(dtype, [&](auto storage) {
+    using T = decltype(storage);
+    const DropoutRung<T>* rung = find_rung(kDropoutLadder<T>, version);
+    if (rung == nullptr) return cudaErrorInvalidValue;
+    const LaunchConfig config = rung->config(n);
+    rung->kernel<<<config.grid, config.block, config.shared_bytes, stream>>>(
+        static_cast<const T*>(x), static_cast<const T*>(residual), static_cast<T*>(y), n, params);
+    return cudaGetLastError();
+  });
 }
 
 }  // namespace mt::cuda

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "cuda/storage_dtype.h"
 #include "kernels/philox.cuh"
 
 namespace mt::cuda {
@@ -13,9 +14,9 @@ namespace mt::cuda {
 // The versions of the ladder, oldest first.
 std::vector<int64_t> dropout_versions();
 
-// y = residual + x m / (1 - p) over n contiguous float32 elements (residual may be nullptr) with kernel
+// y = residual + x m / (1 - p) over n contiguous elements of `dtype` (residual may be nullptr) with kernel
 // `version`; the backward is the same call on dy with no residual.
-cudaError_t dropout_add(int version, const float* x, const float* residual, float* y, int n,
+cudaError_t dropout_add(int version, StorageDtype dtype, const void* x, const void* residual, void* y, int n,
                         const DropoutParams& params, cudaStream_t stream);
 
 }  // namespace mt::cuda

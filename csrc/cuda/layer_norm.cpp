@@ -1,5 +1,6 @@
-// CUDA glue of the layer-norm ops: checks, contiguous inputs, the current stream. layer_norm_forward and
-// layer_norm_backward run the best rung of the ladder (csrc/kernels/layer_norm_ladder.cuh).
+// CUDA glue of the layer-norm ops (float32, float16 and bfloat16; mean and rstd float32): checks, contiguous
+// inputs, the current stream. layer_norm_forward and layer_norm_backward run the best rung of the ladder
+// (csrc/kernels/layer_norm_ladder.cuh).
 #include <ATen/ATen.h>
 #include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
@@ -24,15 +25,17 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> forward(const at::Tensor& x_in, c
                                                        const at::Tensor& bias, double eps) {
   const char* op = "minitransformer::layer_norm_forward";
   check_layer_norm_args(x_in, weight, bias, op);
-  check_cuda_float(x_in, "x", op);
+  check_cuda_tensor(x_in, "x", op);
+  const StorageDtype dtype = storage_dtype(x_in, "x", op);
   TORCH_CHECK(eps > 0, op, ": eps must be positive, got ", eps);
   const c10::cuda::CUDAGuard guard(x_in.device());
   const at::Tensor x = x_in.contiguous(), w = weight.contiguous(), b = bias.contiguous();
   const std::vector<int64_t> row_shape(x.sizes().begin(), x.sizes().end() - 1);
-  at::Tensor y = at::empty_like(x), mean = at::empty(row_shape, x.options()), rstd = at::empty(row_shape, x.options());
+  at::Tensor y = at::empty_like(x), mean = at::empty(row_shape, x.options().dtype(at::kFloat));
+  at::Tensor rstd = at::empty_like(mean);
   if (x.numel() == 0) return {y, mean, rstd};
   const LayerNormArgs a = layer_norm_forward_args(x, w, b, y, mean, rstd, eps);
-  C10_CUDA_CHECK(layer_norm_forward(best_version(), a, c10::cuda::getCurrentCUDAStream()));
+  C10_CUDA_CHECK(layer_norm_forward(best_version(), dtype, a, c10::cuda::getCurrentCUDAStream()));
   return {y, mean, rstd};
 }
 
@@ -42,8 +45,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> backward(const at::Tensor& grad_y
   const char* op = "minitransformer::layer_norm_backward";
   check_layer_norm_args(x_in, weight, weight, op);
   check_layer_norm_backward_args(grad_y, x_in, mean_in, rstd_in, op);
-  check_cuda_float(grad_y, "grad_y", op);
-  check_cuda_float(x_in, "x", op);
+  check_cuda_tensor(grad_y, "grad_y", op);
+  check_cuda_tensor(x_in, "x", op);
+  const StorageDtype dtype = storage_dtype(x_in, "x", op);
   check_cuda_float(mean_in, "mean", op);
   check_cuda_float(rstd_in, "rstd", op);
   const c10::cuda::CUDAGuard guard(x_in.device());
@@ -52,7 +56,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> backward(const at::Tensor& grad_y
   at::Tensor dx = at::empty_like(x), dw = at::zeros_like(w), db = at::zeros_like(w);
   if (x.numel() == 0) return {dx, dw, db};
   const LayerNormArgs a = layer_norm_backward_args(dy, x, w, mean, rstd, dx, dw, db);
-  C10_CUDA_CHECK(layer_norm_backward(best_version(), a, c10::cuda::getCurrentCUDAStream()));
+  C10_CUDA_CHECK(layer_norm_backward(best_version(), dtype, a, c10::cuda::getCurrentCUDAStream()));
   return {dx, dw, db};
 }
 

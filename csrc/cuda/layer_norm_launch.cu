@@ -15,21 +15,25 @@ cudaError_t launch(const LayerNormKernel& k, const LayerNormArgs& args, cudaStre
 
 }  // namespace
 
-std::vector<int64_t> layer_norm_versions() { return ladder_versions(kLayerNormLadder); }
+std::vector<int64_t> layer_norm_versions() { return ladder_versions(kLayerNormLadder<float>); }
 
-cudaError_t layer_norm_forward(int version, const LayerNormArgs& args, cudaStream_t stream) {
-  const LayerNormRung* rung = find_rung(kLayerNormLadder, version);
-  return rung == nullptr ? cudaErrorInvalidValue : launch(rung->forward, args, stream);
+cudaError_t layer_norm_forward(int version, StorageDtype dtype, const LayerNormArgs& args, cudaStream_t stream) {
+  return with_storage_type(dtype, [&](auto storage) {
+    const LayerNormRung* rung = find_rung(kLayerNormLadder<decltype(storage)>, version);
+    return rung == nullptr ? cudaErrorInvalidValue : launch(rung->forward, args, stream);
+  });
 }
 
-cudaError_t layer_norm_backward(int version, const LayerNormArgs& args, cudaStream_t stream) {
-  const LayerNormRung* rung = find_rung(kLayerNormLadder, version);
-  if (rung == nullptr) return cudaErrorInvalidValue;
-  for (const LayerNormKernel& k : rung->backward) {
-    const cudaError_t error = launch(k, args, stream);
-    if (error != cudaSuccess) return error;
-  }
-  return cudaSuccess;
+cudaError_t layer_norm_backward(int version, StorageDtype dtype, const LayerNormArgs& args, cudaStream_t stream) {
+  return with_storage_type(dtype, [&](auto storage) {
+    const LayerNormRung* rung = find_rung(kLayerNormLadder<decltype(storage)>, version);
+    if (rung == nullptr) return cudaErrorInvalidValue;
+    for (const LayerNormKernel& k : rung->backward) {
+      const cudaError_t error = launch(k, args, stream);
+      if (error != cudaSuccess) return error;
+    }
+    return cudaSuccess;
+  });
 }
 
 }  // namespace mt::cuda

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "cuda/storage_dtype.h"
 #include "kernels/layer_norm_params.cuh"
 
 namespace mt::cuda {
@@ -13,10 +14,10 @@ namespace mt::cuda {
 // The versions of the ladder, oldest first.
 std::vector<int64_t> layer_norm_versions();
 
-// y, mean_out, rstd_out from x, weight, bias (see LayerNormArgs) with kernel `version`.
-cudaError_t layer_norm_forward(int version, const LayerNormArgs& args, cudaStream_t stream);
+// y, mean_out, rstd_out from x, weight, bias (see LayerNormArgs) in `dtype` with kernel `version`.
+cudaError_t layer_norm_forward(int version, StorageDtype dtype, const LayerNormArgs& args, cudaStream_t stream);
 
-// grad_x, grad_weight, grad_bias from grad_y, x, weight, mean, rstd with `version`'s backward kernels.
-cudaError_t layer_norm_backward(int version, const LayerNormArgs& args, cudaStream_t stream);
+// grad_x, grad_weight, grad_bias from grad_y, x, weight, mean, rstd in `dtype` with `version`'s backward kernels.
+cudaError_t layer_norm_backward(int version, StorageDtype dtype, const LayerNormArgs& args, cudaStream_t stream);
 
 }  // namespace mt::cuda

@@ -1,6 +1,6 @@
-// The dtypes of the CUDA kernels that take float32, float16 and bfloat16 (attention, softmax), named
-// without torch headers so the launchers (csrc/cuda/*_launch.cu) can take them; the glue maps a tensor's
-// dtype here (csrc/cuda/checks.h:storage_dtype).
+// The storage dtypes of the CUDA kernels, float32, float16 and bfloat16, named without torch headers so
+// the launchers (csrc/cuda/*_launch.cu) can take them; the glue maps a tensor's dtype here
+// (csrc/cuda/checks.h:storage_dtype).
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>

@@ -1,5 +1,6 @@
-// The CUDA dropout ladder (csrc/kernels/dropout_ladder.cuh) run on CPU tensors by the emulator: the op
-// emulated_dropout_add. Its backward is the same op on grad_y with no residual (the mask is recomputed).
+// The CUDA dropout ladder (csrc/kernels/dropout_ladder.cuh) run on float32, float16 and bfloat16 CPU tensors
+// by the emulator: the op emulated_dropout_add. Its backward is the same op on grad_y with no residual (the
+// mask is recomputed).
 #include "emu/launch.h"  // first: it includes the torch headers before the CUDA macros
 
 #include <torch/library.h>
@@ -10,7 +11,7 @@
 
 namespace mt::emulated {
 
-std::vector<int64_t> dropout_versions() { return ladder_versions(kDropoutLadder); }
+std::vector<int64_t> dropout_versions() { return ladder_versions(kDropoutLadder<float>); }
 
 namespace {
 
@@ -18,7 +19,7 @@ at::Tensor dropout_add(const at::Tensor& x_in, const std::optional<at::Tensor>& 
                        int64_t offset, int64_t version, c10::string_view order, int64_t order_seed,
                        c10::string_view scheduler) {
   const char* op = "minitransformer::emulated_dropout_add";
-  check_float_cpu(x_in, op, "x");
+  check_storage_cpu(x_in, op, "x");
   check_dropout_residual(x_in, residual_in, op);
   const DropoutParams params = make_dropout_params(p, seed, offset, op);
   check_kernel_version(dropout_versions(), version, op);
@@ -27,10 +28,13 @@ at::Tensor dropout_add(const at::Tensor& x_in, const std::optional<at::Tensor>& 
   const at::Tensor residual = residual_in.has_value() ? residual_in->contiguous() : at::Tensor();
   at::Tensor y = at::empty_like(x, at::MemoryFormat::Contiguous);
   if (x.numel() == 0) return y;
-  const DropoutRung& rung = *find_rung(kDropoutLadder, version);
   const int n = static_cast<int>(x.numel());
-  launch(rung.name, options, rung.config(n), rung.kernel, x.const_data_ptr<float>(),
-         residual.defined() ? residual.const_data_ptr<float>() : nullptr, y.mutable_data_ptr<float>(), n, params);
+  with_storage_type(x.scalar_type(), [&](auto storage) {
+    using T = decltype(storage);
+    const DropoutRung<T>& rung = *find_rung(kDropoutLadder<T>, version);
+    launch(rung.name, options, rung.config(n), rung.kernel, data_as<T>(x),
+           residual.defined() ? data_as<T>(residual) : nullptr, mutable_data_as<T>(y), n, params);
+  });
   return y;
 }
 

@@ -37,17 +37,17 @@ inline emu::Options parse_options(const char* op, const std::string& order, int6
   return options;
 }
 
-// The training ops' kernels (dropout, layer norm, bias + GELU, cross-entropy) take float32 CPU tensors.
+// The statistics kept in float32 whatever the storage dtype (layer norm's mean and rstd) are float32 CPU
+// tensors.
 inline void check_float_cpu(const at::Tensor& t, const char* op, const char* name) {
   TORCH_CHECK(t.device().is_cpu(), op, ": ", name,
               " must be a CPU tensor (the emulator runs on the CPU), got ", t.device());
-  TORCH_CHECK(t.scalar_type() == at::kFloat, op, ": ", name,
-              " must be float32 (the training ops' CUDA kernels are float-only), got ", t.scalar_type());
+  TORCH_CHECK(t.scalar_type() == at::kFloat, op, ": ", name, " must be float32, got ", t.scalar_type());
   TORCH_CHECK(t.numel() <= std::numeric_limits<int>::max(), op, ": ", name, " has too many elements (",
               t.numel(), ") for 32-bit indexing");
 }
 
-// The kernels that take float32, float16 and bfloat16 (attention, softmax) take CPU tensors of those dtypes.
+// The kernels take CPU tensors of their storage dtypes: float32, float16 and bfloat16.
 inline void check_storage_cpu(const at::Tensor& t, const char* op, const char* name) {
   TORCH_CHECK(t.device().is_cpu(), op, ": ", name,
               " must be a CPU tensor (the emulator runs on the CPU), got ", t.device());

@@ -1,5 +1,6 @@
-// The CUDA layer-norm ladder (csrc/kernels/layer_norm_ladder.cuh) run on float32 CPU tensors by the
-// emulator: the ops emulated_layer_norm_forward and emulated_layer_norm_backward, one rung each.
+// The CUDA layer-norm ladder (csrc/kernels/layer_norm_ladder.cuh) run on float32, float16 and bfloat16 CPU
+// tensors by the emulator: the ops emulated_layer_norm_forward and emulated_layer_norm_backward, one rung
+// each. mean and rstd are float32 whatever x's dtype.
 #include "emu/launch.h"  // first: it includes the torch headers before the CUDA macros
 
 #include <torch/library.h>
@@ -12,7 +13,7 @@
 
 namespace mt::emulated {
 
-std::vector<int64_t> layer_norm_versions() { return ladder_versions(kLayerNormLadder); }
+std::vector<int64_t> layer_norm_versions() { return ladder_versions(kLayerNormLadder<float>); }
 
 namespace {
 
@@ -26,16 +27,19 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> forward(const at::Tensor& x_in, c
                                                        c10::string_view scheduler) {
   const char* op = "minitransformer::emulated_layer_norm_forward";
   check_layer_norm_args(x_in, weight, bias, op);
-  check_float_cpu(x_in, op, "x");
+  check_storage_cpu(x_in, op, "x");
   TORCH_CHECK(eps > 0, op, ": eps must be positive, got ", eps);
   check_kernel_version(layer_norm_versions(), version, op);
   const emu::Options options = parse_options(op, std::string(order), seed, std::string(scheduler));
   const at::Tensor x = x_in.contiguous(), w = weight.contiguous(), b = bias.contiguous();
   const std::vector<int64_t> row_shape(x.sizes().begin(), x.sizes().end() - 1);
-  at::Tensor y = at::empty_like(x), mean = at::empty(row_shape, x.options()), rstd = at::empty(row_shape, x.options());
+  at::Tensor y = at::empty_like(x), mean = at::empty(row_shape, x.options().dtype(at::kFloat));
+  at::Tensor rstd = at::empty_like(mean);
   if (x.numel() == 0) return {y, mean, rstd};
   const LayerNormArgs a = layer_norm_forward_args(x, w, b, y, mean, rstd, eps);
-  launch_kernel(find_rung(kLayerNormLadder, version)->forward, a, options);
+  with_storage_type(x.scalar_type(), [&](auto storage) {
+    launch_kernel(find_rung(kLayerNormLadder<decltype(storage)>, version)->forward, a, options);
+  });
   return {y, mean, rstd};
 }
 
@@ -47,8 +51,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> backward(const at::Tensor& grad_y
   const char* op = "minitransformer::emulated_layer_norm_backward";
   check_layer_norm_args(x_in, weight, weight, op);
   check_layer_norm_backward_args(grad_y, x_in, mean_in, rstd_in, op);
-  check_float_cpu(grad_y, op, "grad_y");
-  check_float_cpu(x_in, op, "x");
+  check_storage_cpu(grad_y, op, "grad_y");
+  check_storage_cpu(x_in, op, "x");
   check_float_cpu(mean_in, op, "mean");
   check_float_cpu(rstd_in, op, "rstd");
   check_kernel_version(layer_norm_versions(), version, op);
@@ -58,7 +62,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> backward(const at::Tensor& grad_y
   at::Tensor dx = at::empty_like(x), dw = at::zeros_like(w), db = at::zeros_like(w);
   if (x.numel() == 0) return {dx, dw, db};
   const LayerNormArgs a = layer_norm_backward_args(dy, x, w, mean, rstd, dx, dw, db);
-  for (const LayerNormKernel& k : find_rung(kLayerNormLadder, version)->backward) launch_kernel(k, a, options);
+  with_storage_type(x.scalar_type(), [&](auto storage) {
+    for (const LayerNormKernel& k : find_rung(kLayerNormLadder<decltype(storage)>, version)->backward)
+      launch_kernel(k, a, options);
+  });
   return {dx, dw, db};
 }
 

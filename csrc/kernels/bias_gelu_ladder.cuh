@@ -25,14 +25,16 @@ struct BiasGeluRung {
   BiasGeluKernel backward[2];  // launched in order; an unused one is {} (no kernel)
 };
 
+// The rungs for storage type T: float, __half or __nv_bfloat16.
+template <typename T>
 inline const BiasGeluRung kBiasGeluLadder[] = {
     {1,
-     {"bias_gelu_v1_forward", bias_gelu_v1_forward_kernel, bias_gelu_v1_elements_config},
-     {{"bias_gelu_v1_backward_dx", bias_gelu_v1_backward_dx_kernel, bias_gelu_v1_elements_config},
-      {"bias_gelu_v1_backward_dbias", bias_gelu_v1_backward_dbias_kernel, bias_gelu_v1_columns_config}}},
+     {"bias_gelu_v1_forward", bias_gelu_v1_forward_kernel<T>, bias_gelu_v1_elements_config},
+     {{"bias_gelu_v1_backward_dx", bias_gelu_v1_backward_dx_kernel<T>, bias_gelu_v1_elements_config},
+      {"bias_gelu_v1_backward_dbias", bias_gelu_v1_backward_dbias_kernel<T>, bias_gelu_v1_columns_config}}},
     {2,
-     {"bias_gelu_v2_forward", bias_gelu_v2_forward_kernel, bias_gelu_v2_forward_config},
-     {{"bias_gelu_v2_backward", bias_gelu_v2_backward_kernel, bias_gelu_v2_backward_config}, {}}},
+     {"bias_gelu_v2_forward", bias_gelu_v2_forward_kernel<T>, bias_gelu_v2_forward_config},
+     {{"bias_gelu_v2_backward", bias_gelu_v2_backward_kernel<T>, bias_gelu_v2_backward_config}, {}}},
 };
 
 }  // namespace mt

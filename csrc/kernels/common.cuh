@@ -37,15 +37,22 @@ struct LaunchConfig {
 
 inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
 
-// The storage types T of the kernels that take float32, float16 and bfloat16 tensors (attention,
-// softmax): float, __half and __nv_bfloat16. Such kernels compute in float32 whatever T is: loads
-// convert to float, stores round back to T (to nearest, ties to even).
+// The storage types T of the kernels, for float32, float16 and bfloat16 tensors: float, __half and
+// __nv_bfloat16. The kernels compute in float32 whatever T is: loads convert to float, stores round back
+// to T (to nearest, ties to even).
 __device__ __forceinline__ float to_float(float x) { return x; }
 __device__ __forceinline__ float to_float(__half x) { return __half2float(x); }
 __device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
 __device__ __forceinline__ void store(float* p, float x) { *p = x; }
 __device__ __forceinline__ void store(__half* p, float x) { *p = __float2half(x); }
 __device__ __forceinline__ void store(__nv_bfloat16* p, float x) { *p = __float2bfloat16(x); }
+
+// Four consecutive elements, read or written as one 4 * sizeof(T)-byte access (16 bytes for float, 8 for
+// the 16-bit types): the vector loads and stores of softmax v3, bias + GELU v2 and dropout v2.
+template <typename T>
+struct alignas(4 * sizeof(T)) Quad {
+  T v[4];
+};
 
 // The block's dynamic shared memory (the third launch parameter), viewed as T.
 template <typename T>

@@ -25,13 +25,15 @@ struct CrossEntropyRung {
   CrossEntropyKernel backward;  // grad_logits
 };
 
+// The rungs for storage type T: float, __half or __nv_bfloat16.
+template <typename T>
 inline const CrossEntropyRung kCrossEntropyLadder[] = {
     {1,
-     {"cross_entropy_v1_forward", cross_entropy_v1_forward_kernel, cross_entropy_v1_config},
-     {"cross_entropy_v1_backward", cross_entropy_v1_backward_kernel, cross_entropy_v1_config}},
+     {"cross_entropy_v1_forward", cross_entropy_v1_forward_kernel<T>, cross_entropy_v1_config},
+     {"cross_entropy_v1_backward", cross_entropy_v1_backward_kernel<T>, cross_entropy_v1_config}},
     {2,
-     {"cross_entropy_v2_forward", cross_entropy_v2_forward_kernel, cross_entropy_v2_config},
-     {"cross_entropy_v2_backward", cross_entropy_v2_backward_kernel, cross_entropy_v2_config}},
+     {"cross_entropy_v2_forward", cross_entropy_v2_forward_kernel<T>, cross_entropy_v2_config},
+     {"cross_entropy_v2_backward", cross_entropy_v2_backward_kernel<T>, cross_entropy_v2_config}},
 };
 
 }  // namespace mt

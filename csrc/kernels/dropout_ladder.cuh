@@ -12,17 +12,20 @@
 
 namespace mt {
 
-// kernel<<<config(n)>>>(x, residual, y, n, params) over n contiguous float32 elements.
+// kernel<<<config(n)>>>(x, residual, y, n, params) over n contiguous elements of storage type T (float,
+// __half or __nv_bfloat16), computed in float32.
+template <typename T>
 struct DropoutRung {
   int version;
   const char* name;  // for the emulator's error messages
-  void (*kernel)(const float* x, const float* residual, float* y, int n, DropoutParams params);
+  void (*kernel)(const T* x, const T* residual, T* y, int n, DropoutParams params);
   LaunchConfig (*config)(int n);
 };
 
-inline const DropoutRung kDropoutLadder[] = {
-    {1, "dropout_v1", dropout_v1_kernel, dropout_v1_config},
-    {2, "dropout_v2", dropout_v2_kernel, dropout_v2_config},
+template <typename T>
+inline const DropoutRung<T> kDropoutLadder[] = {
+    {1, "dropout_v1", dropout_v1_kernel<T>, dropout_v1_config},
+    {2, "dropout_v2", dropout_v2_kernel<T>, dropout_v2_config},
 };
 
 }  // namespace mt

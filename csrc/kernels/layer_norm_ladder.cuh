@@ -26,15 +26,17 @@ struct LayerNormRung {
   LayerNormKernel backward[2];  // grad_x; then grad_weight and grad_bias
 };
 
+// The rungs for storage type T: float, __half or __nv_bfloat16.
+template <typename T>
 inline const LayerNormRung kLayerNormLadder[] = {
     {1,
-     {"layer_norm_v1_forward", layer_norm_v1_forward_kernel, layer_norm_v1_rows_config},
-     {{"layer_norm_v1_backward_dx", layer_norm_v1_backward_dx_kernel, layer_norm_v1_rows_config},
-      {"layer_norm_v1_backward_params", layer_norm_v1_backward_params_kernel, layer_norm_v1_params_config}}},
+     {"layer_norm_v1_forward", layer_norm_v1_forward_kernel<T>, layer_norm_v1_rows_config},
+     {{"layer_norm_v1_backward_dx", layer_norm_v1_backward_dx_kernel<T>, layer_norm_v1_rows_config},
+      {"layer_norm_v1_backward_params", layer_norm_v1_backward_params_kernel<T>, layer_norm_v1_params_config}}},
     {2,
-     {"layer_norm_v2_forward", layer_norm_v2_forward_kernel, layer_norm_v2_rows_config},
-     {{"layer_norm_v2_backward_dx", layer_norm_v2_backward_dx_kernel, layer_norm_v2_rows_config},
-      {"layer_norm_v2_backward_params", layer_norm_v2_backward_params_kernel, layer_norm_v2_params_config}}},
+     {"layer_norm_v2_forward", layer_norm_v2_forward_kernel<T>, layer_norm_v2_rows_config},
+     {{"layer_norm_v2_backward_dx", layer_norm_v2_backward_dx_kernel<T>, layer_norm_v2_rows_config},
+      {"layer_norm_v2_backward_params", layer_norm_v2_backward_params_kernel<T>, layer_norm_v2_params_config}}},
 };
 
 }  // namespace mt

@@ -7,7 +7,7 @@
 //   * the pairs are combined with __shfl_xor_sync inside each warp (no shared memory, no barrier),
 //     then across the block's warps through 2 * (warps) floats of shared memory: 2 barriers per row
 //     instead of 16;
-//   * four elements per load and store when the row is aligned to them (Quad: a float4 for float).
+//   * four elements per load and store when the row is aligned to them (Quad, kernels/common.cuh: a float4 for float).
 // Storage type T: float, __half or __nv_bfloat16, loaded to float32 and stored back (kernels/common.cuh).
 #pragma once
 #include <cstdint>
@@ -44,12 +44,6 @@ __device__ __forceinline__ MaxSum warp_reduce(MaxSum v) {
   }
   return v;
 }
-
-// Four consecutive elements, read or written as one 4 * sizeof(T)-byte access (16 bytes for float).
-template <typename T>
-struct alignas(4 * sizeof(T)) Quad {
-  T v[4];
-};
 
 constexpr int kSoftmaxV3Threads = 256;
 

@@ -13,8 +13,8 @@ Options shared by every emulated op:
 * ``scheduler`` — ``"fibers"`` (default: deterministic, fast) | ``"threads"`` (one OS thread per CUDA
   thread, for ThreadSanitizer; the OS picks the order, so ``order`` must stay ``"forward"``).
 
-The softmax and attention kernels take float32, float16 and bfloat16, like their CUDA launchers, and
-compute in float32 (the output has the input's dtype); the ops are differentiable (the backward of
+The kernels take float32, float16 and bfloat16, like their CUDA launchers, and compute in float32 (the
+output has the input's dtype); the ops are differentiable (the backward of
 :func:`softmax` is the emulated ``softmax_backward_kernel``, run with the same options).
 """
 
@@ -41,32 +41,30 @@ def _check_options(op, order, seed, scheduler):
         raise ValueError(f"{op}: seed must be an int in [0, 2**63), got {seed!r}")
 
 
-# The dtypes the emulated ops take, with the words of their error (csrc/emu/launch.h): the training ops' kernels
-# (ops/emulated_training.py) take float32; softmax's and attention's float32, float16 and bfloat16.
-FLOAT32_ONLY = ((torch.float32,), "float32 (the training ops' CUDA kernels are float-only)")
-KERNEL_DTYPES = ((torch.float32, torch.float16, torch.bfloat16),
-                 "float32, float16 or bfloat16 (the dtypes of the CUDA kernels)")
+# The dtypes every emulated op takes (softmax, attention and the training ops of ops/emulated_training.py).
+KERNEL_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
 
-def _check_fake_inputs(op, accepted, **tensors):
-    """The C++ checks the fake kernels repeat: every tensor has a dimension and a dtype in ``accepted``."""
-    dtypes, words = accepted
+def _check_fake_inputs(op, **tensors):
+    """The C++ checks the fake kernels repeat (csrc/emu/launch.h): every tensor has a dimension and a dtype in
+    ``KERNEL_DTYPES``."""
     for name, t in tensors.items():
         if t.dim() == 0:
             raise RuntimeError(f"{op}: {name} must have at least one dimension, got a 0-d tensor")
-        if t.dtype not in dtypes:
-            raise RuntimeError(f"{op}: {name} must be {words}, got {t.dtype}")
+        if t.dtype not in KERNEL_DTYPES:
+            raise RuntimeError(f"{op}: {name} must be float32, float16 or bfloat16 (the dtypes of the CUDA kernels), "
+                               f"got {t.dtype}")
 
 
 @torch.library.register_fake("minitransformer::emulated_softmax")
 def _softmax_fake(x, dim, version, order, seed, scheduler):
-    _check_fake_inputs("minitransformer::emulated_softmax", KERNEL_DTYPES, x=x)
+    _check_fake_inputs("minitransformer::emulated_softmax", x=x)
     return x.new_empty(x.shape)
 
 
 @torch.library.register_fake("minitransformer::emulated_softmax_backward")
 def _softmax_backward_fake(y, grad_y, dim, order, seed, scheduler):
-    _check_fake_inputs("minitransformer::emulated_softmax_backward", KERNEL_DTYPES, y=y, grad_y=grad_y)
+    _check_fake_inputs("minitransformer::emulated_softmax_backward", y=y, grad_y=grad_y)
     if y.shape != grad_y.shape:
         raise RuntimeError("minitransformer::emulated_softmax_backward: y and grad_y must have the same "
                            f"shape, got {tuple(y.shape)} and {tuple(grad_y.shape)}")

@@ -9,13 +9,16 @@ docs/emulation.md): each function runs rung ``version`` of an op's ladder, csrc/
 
 They are differentiable: the backward runs the same rung's backward kernels with the same emulator
 options (``order``, ``order_seed``, ``scheduler``: see ops/emulated.py, where ``order_seed`` is called
-``seed``). Float32 only, like the CUDA kernels.
+``seed``). They take float32, float16 and bfloat16, like the CUDA kernels, and compute in float32; the outputs
+have the input's dtype, except what a forward saves for its backward (layer norm's mean and rstd,
+cross-entropy's row max and log-sum), which is in ``compute_dtype`` (ops/dtypes.py): float32.
 """
 
 import torch
 
 from minitransformer.ops._extension import kernel_versions  # importing _extension registers the ops
-from minitransformer.ops.emulated import FLOAT32_ONLY, _check_fake_inputs, _check_options
+from minitransformer.ops.dtypes import compute_dtype
+from minitransformer.ops.emulated import _check_fake_inputs, _check_options
 
 DROPOUT_VERSIONS = kernel_versions("dropout")
 LAYER_NORM_VERSIONS = kernel_versions("layer_norm")
@@ -34,7 +37,7 @@ def _check_version(op, version, versions):
 
 @torch.library.register_fake("minitransformer::emulated_dropout_add")
 def _dropout_add_fake(x, residual, p, seed, offset, version, order, order_seed, scheduler):
-    _check_fake_inputs("minitransformer::emulated_dropout_add", FLOAT32_ONLY, x=x)
+    _check_fake_inputs("minitransformer::emulated_dropout_add", x=x)
     if residual is not None and residual.shape != x.shape:
         raise RuntimeError("minitransformer::emulated_dropout_add: residual must have x's shape "
                            f"{tuple(x.shape)}, got {tuple(residual.shape)}")
@@ -70,16 +73,17 @@ def dropout_add(x, residual, p, seed, offset=0, *, version=DROPOUT_VERSIONS[-1],
 
 @torch.library.register_fake("minitransformer::emulated_layer_norm_forward")
 def _layer_norm_forward_fake(x, weight, bias, eps, version, order, seed, scheduler):
-    _check_fake_inputs("minitransformer::emulated_layer_norm_forward", FLOAT32_ONLY, x=x, weight=weight, bias=bias)
+    _check_fake_inputs("minitransformer::emulated_layer_norm_forward", x=x, weight=weight, bias=bias)
     if weight.shape != x.shape[-1:] or bias.shape != x.shape[-1:]:
         raise RuntimeError("minitransformer::emulated_layer_norm_forward: weight and bias must be (D,) for x "
                            f"(..., D), got {tuple(weight.shape)}, {tuple(bias.shape)} and {tuple(x.shape)}")
-    return torch.empty_like(x), x.new_empty(x.shape[:-1]), x.new_empty(x.shape[:-1])
+    stats_dtype = compute_dtype(x.dtype)
+    return torch.empty_like(x), x.new_empty(x.shape[:-1], dtype=stats_dtype), x.new_empty(x.shape[:-1], dtype=stats_dtype)
 
 
 @torch.library.register_fake("minitransformer::emulated_layer_norm_backward")
 def _layer_norm_backward_fake(grad_y, x, weight, mean, rstd, version, order, seed, scheduler):
-    _check_fake_inputs("minitransformer::emulated_layer_norm_backward", FLOAT32_ONLY, grad_y=grad_y, x=x)
+    _check_fake_inputs("minitransformer::emulated_layer_norm_backward", grad_y=grad_y, x=x)
     return torch.empty_like(x), torch.empty_like(weight), torch.empty_like(weight)
 
 
@@ -111,7 +115,7 @@ def layer_norm(x, weight, bias, eps=1e-5, *, version=LAYER_NORM_VERSIONS[-1], or
 
 @torch.library.register_fake("minitransformer::emulated_bias_gelu_forward")
 def _bias_gelu_forward_fake(x, bias, approximate, version, order, seed, scheduler):
-    _check_fake_inputs("minitransformer::emulated_bias_gelu_forward", FLOAT32_ONLY, x=x, bias=bias)
+    _check_fake_inputs("minitransformer::emulated_bias_gelu_forward", x=x, bias=bias)
     if bias.shape != x.shape[-1:]:
         raise RuntimeError(f"minitransformer::emulated_bias_gelu_forward: bias must be (F,) for x (..., F), got "
                            f"{tuple(bias.shape)} and {tuple(x.shape)}")
@@ -120,7 +124,7 @@ def _bias_gelu_forward_fake(x, bias, approximate, version, order, seed, schedule
 
 @torch.library.register_fake("minitransformer::emulated_bias_gelu_backward")
 def _bias_gelu_backward_fake(grad_y, x, bias, approximate, version, order, seed, scheduler):
-    _check_fake_inputs("minitransformer::emulated_bias_gelu_backward", FLOAT32_ONLY, grad_y=grad_y, x=x)
+    _check_fake_inputs("minitransformer::emulated_bias_gelu_backward", grad_y=grad_y, x=x)
     return torch.empty_like(x), torch.empty_like(bias)
 
 
@@ -151,18 +155,18 @@ def bias_gelu(x, bias, approximate="none", *, version=BIAS_GELU_VERSIONS[-1], or
 
 @torch.library.register_fake("minitransformer::emulated_cross_entropy_forward")
 def _cross_entropy_forward_fake(logits, targets, ignore_index, label_smoothing, version, order, seed, scheduler):
-    _check_fake_inputs("minitransformer::emulated_cross_entropy_forward", FLOAT32_ONLY, logits=logits)
+    _check_fake_inputs("minitransformer::emulated_cross_entropy_forward", logits=logits)
     if logits.dim() != 2 or targets.shape != logits.shape[:1]:
         raise RuntimeError("minitransformer::emulated_cross_entropy_forward: logits must be (rows, classes) and "
                            f"targets (rows,), got {tuple(logits.shape)} and {tuple(targets.shape)}")
-    rows = logits.new_empty(logits.shape[:1])
-    return rows, torch.empty_like(rows), torch.empty_like(rows)
+    rows, stats_dtype = logits.shape[:1], compute_dtype(logits.dtype)
+    return logits.new_empty(rows), logits.new_empty(rows, dtype=stats_dtype), logits.new_empty(rows, dtype=stats_dtype)
 
 
 @torch.library.register_fake("minitransformer::emulated_cross_entropy_backward")
 def _cross_entropy_backward_fake(logits, targets, row_max, log_sum, grad_losses, ignore_index, label_smoothing,
                                  version, order, seed, scheduler):
-    _check_fake_inputs("minitransformer::emulated_cross_entropy_backward", FLOAT32_ONLY, logits=logits)
+    _check_fake_inputs("minitransformer::emulated_cross_entropy_backward", logits=logits)
     return torch.empty_like(logits)
 
 

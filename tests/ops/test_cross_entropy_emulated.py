@@ -1,6 +1,8 @@
 """The CUDA cross-entropy ladder (csrc/kernels/cross_entropy_v*.cuh) run by the CUDA emulator, forward and
 backward, every version in every resume order, against the NumPy float64 reference: one row, one class,
-class counts that are not multiples of a block, ignored rows, label smoothing, logits near 1e3."""
+class counts that are not multiples of a block, ignored rows, label smoothing, logits near 1e3. In float16
+and bfloat16 (computed in float32; the row max and log-sum float32) within helpers.TOLERANCE[dtype] against
+the reference on the same rounded logits."""
 
 import re
 
@@ -40,6 +42,15 @@ def reference(logits, targets, grad_losses, smoothing):
     return losses, g[:, None] * cross_entropy_backward(x, y, IGNORE, smoothing, reduction="sum")
 
 
+def check_row_statistics(logits, row_max, log_sum):
+    """row_max is the float32 max of the logits, bit for bit; log_sum within float32 round-off."""
+    assert row_max.dtype == log_sum.dtype == torch.float32
+    np.testing.assert_array_equal(row_max.numpy(), logits.float().max(dim=1).values.numpy())
+    x = logits.double().numpy()
+    ref_log_sum = np.log(np.exp(x - x.max(axis=1, keepdims=True)).sum(axis=1))
+    assert relative_error(log_sum, ref_log_sum, floor=1.0) < TOLERANCE[torch.float32]
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("order", ORDERS)
 @pytest.mark.parametrize("case", CASES)
@@ -51,13 +62,37 @@ def test_forward_and_backward_of_every_version_in_every_order(version, order, ca
                                                                    7, "fibers")
     assert relative_error(losses, ref_losses, floor=1.0) < TOLERANCE[torch.float32]
     np.testing.assert_array_equal(losses.numpy()[targets.numpy() == IGNORE], 0.0)
-    x = logits.double().numpy()
-    np.testing.assert_array_equal(row_max.numpy(), logits.max(dim=1).values.numpy())
-    ref_log_sum = np.log(np.exp(x - x.max(axis=1, keepdims=True)).sum(axis=1))
-    assert relative_error(log_sum, ref_log_sum, floor=1.0) < TOLERANCE[torch.float32]
+    check_row_statistics(logits, row_max, log_sum)
     grad = _ops.emulated_cross_entropy_backward(logits, targets, row_max, log_sum, grad_losses, IGNORE, smoothing,
                                                 version, order, 7, "fibers")
     assert relative_error(grad, ref_grad, floor=1.0) < TOLERANCE[torch.float32]
+
+
+# Half-precision cases: one row with smoothing, one class, 300 classes (ragged), logits near 1e3.
+HALF_CASES = [CASES[1], CASES[2], CASES[3], CASES[5]]
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("case_index", range(len(HALF_CASES)))
+def test_half_forward_and_backward_of_every_version(case_index, version, dtype, error_report):
+    """Losses and gradient in the logits' dtype: the first case in every resume order, the others shuffled."""
+    rows, classes, scale, smoothing = HALF_CASES[case_index]
+    logits, targets, grad_losses = make_case(rows, classes, scale, seed=version)
+    logits, grad_losses = logits.to(dtype), grad_losses.to(dtype)
+    ref_losses, ref_grad = reference(logits, targets, grad_losses, smoothing)
+    name = f"cross_entropy_v{version} {str(dtype).removeprefix('torch.')}"
+    for order in ORDERS if case_index == 0 else ("shuffle",):
+        losses, row_max, log_sum = _ops.emulated_cross_entropy_forward(logits, targets, IGNORE, smoothing, version,
+                                                                       order, 7, "fibers")
+        check_row_statistics(logits, row_max, log_sum)
+        grad = _ops.emulated_cross_entropy_backward(logits, targets, row_max, log_sum, grad_losses, IGNORE, smoothing,
+                                                    version, order, 7, "fibers")
+        for label, got, expected in (("", losses, ref_losses), (" backward", grad, ref_grad)):
+            assert got.dtype == dtype
+            error = relative_error(got, expected, floor=1.0)
+            error_report(name + label, error)
+            assert error < TOLERANCE[dtype]
 
 
 @settings(max_examples=8)
@@ -96,6 +131,10 @@ def test_opcheck_of_the_emulated_ops():
     torch.library.opcheck(_ops.emulated_cross_entropy_backward,
                           (logits, targets, row_max, log_sum, grad_losses, IGNORE, 0.0, VERSIONS[-1], "shuffle", 4,
                            "fibers"))
+    # the fake's dtypes in bfloat16: the losses in the logits' dtype, row_max and log_sum float32
+    torch.library.opcheck(_ops.emulated_cross_entropy_forward,
+                          (logits.bfloat16(), targets, IGNORE, 0.1, VERSIONS[-1], "forward", 0, "fibers"),
+                          test_utils="test_faketensor")
 
 
 def test_bad_arguments_give_one_line_errors():
@@ -104,8 +143,14 @@ def test_bad_arguments_give_one_line_errors():
         emulated_training.cross_entropy(logits, torch.tensor([7, 0, 1]))
     with pytest.raises(RuntimeError, match="targets must be"):
         emulated_training.cross_entropy(logits, torch.tensor([0, 1]))
-    with pytest.raises(RuntimeError, match="float32"):
+    with pytest.raises(RuntimeError, match="logits must be float32, float16 or bfloat16 .*got Double"):
         emulated_training.cross_entropy(logits.double(), torch.tensor([0, 1, 2]))
+    targets = torch.tensor([0, 1, 2])
+    _, row_max, log_sum = _ops.emulated_cross_entropy_forward(logits.half(), targets, IGNORE, 0.0, VERSIONS[-1],
+                                                              "forward", 0, "fibers")
+    with pytest.raises(RuntimeError, match="row_max and log_sum must be float32, got Half"):
+        _ops.emulated_cross_entropy_backward(logits.half(), targets, row_max.half(), log_sum, row_max.half(), IGNORE,
+                                             0.0, VERSIONS[-1], "forward", 0, "fibers")
     with pytest.raises(RuntimeError, match="label_smoothing must be in"):
         emulated_training.cross_entropy(logits, torch.tensor([0, 1, 2]), label_smoothing=2.0)
     with pytest.raises(RuntimeError, match=re.escape(f"version must be one of {list(VERSIONS)}, got 0")):

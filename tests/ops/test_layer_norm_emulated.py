@@ -1,7 +1,8 @@
 """The CUDA layer-norm ladder (csrc/kernels/layer_norm_v*.cuh) run by the CUDA emulator, forward and backward,
 every version in every resume order, against the NumPy float64 reference: one row, one column, widths that
 are not multiples of the 32 lanes of a warp, row counts that are not multiples of a block's rows, large
-values; the parameter gradients the same bits in every order."""
+values; the parameter gradients the same bits in every order. In float16 and bfloat16 (computed in float32,
+mean and rstd float32) within helpers.TOLERANCE[dtype] against the reference on the same rounded inputs."""
 
 import re
 
@@ -59,6 +60,36 @@ def test_forward_and_backward_of_every_version_in_every_order(version, order, ca
         assert relative_error(got, expected, floor=floor) < TOLERANCE[torch.float32]
 
 
+# Half-precision cases: one row, one column, widths ragged against a warp, rows ragged against a block.
+HALF_CASES = [((1, 37), 1.0, 0.0), ((37, 1), 1.0, 0.0), ((9, 70), 1.0, 3.0), ((2, 3, 33), 1.0, 0.0)]
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("case_index", range(len(HALF_CASES)))
+def test_half_forward_and_backward_of_every_version(case_index, version, dtype, error_report):
+    """y and the gradients in the input's dtype, mean and rstd float32 (to float32 accuracy): the first case in
+    every resume order, the others shuffled."""
+    x, weight, bias, grad_y = (t.to(dtype) for t in make_case(*HALF_CASES[case_index], seed=version))
+    ref_y, ref_mean, ref_rstd, ref_grads = reference(x, weight, bias, grad_y)
+    floor = max(1.0, float(np.abs(ref_rstd).max()))  # as in the float32 test
+    name = f"layer_norm_v{version} {str(dtype).removeprefix('torch.')}"
+    for order in ORDERS if case_index == 0 else ("shuffle",):
+        y, mean, rstd = _ops.emulated_layer_norm_forward(x, weight, bias, EPS, version, order, 7, "fibers")
+        assert y.dtype == dtype and mean.dtype == rstd.dtype == torch.float32
+        error = relative_error(y, ref_y, floor=1.0)
+        error_report(name, error)
+        assert error < TOLERANCE[dtype]
+        for got, expected in ((mean, ref_mean), (rstd, ref_rstd)):
+            assert relative_error(got, expected, floor=1.0) < TOLERANCE[torch.float32]
+        grads = _ops.emulated_layer_norm_backward(grad_y, x, weight, mean, rstd, version, order, 7, "fibers")
+        for grad_name, got, expected in zip(("dx", "dweight", "dbias"), grads, ref_grads):
+            assert got.dtype == dtype and torch.isfinite(got).all()
+            error = relative_error(got, expected, floor=floor)
+            error_report(f"{name} backward {grad_name}", error)
+            assert error < TOLERANCE[dtype]
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 def test_the_parameter_gradients_are_the_same_bits_in_every_order(version):
     x, weight, bias, grad_y = make_case((45, 40), 1.0, 0.0, seed=3)
@@ -101,14 +132,22 @@ def test_opcheck_of_the_emulated_ops():
     _, mean, rstd = _ops.emulated_layer_norm_forward(x, weight, bias, EPS, VERSIONS[-1], "forward", 0, "fibers")
     torch.library.opcheck(_ops.emulated_layer_norm_backward,
                           (grad_y, x, weight, mean, rstd, VERSIONS[-1], "shuffle", 4, "fibers"))
+    half = [t.half() for t in (x, weight, bias)]  # the fake's dtypes: y in x's, mean and rstd float32
+    torch.library.opcheck(_ops.emulated_layer_norm_forward, (*half, EPS, VERSIONS[-1], "forward", 0, "fibers"),
+                          test_utils="test_faketensor")
 
 
 def test_bad_arguments_give_one_line_errors():
     x = torch.randn(2, 4)
     with pytest.raises(RuntimeError, match=r"weight and bias must be \(4,\)"):
         emulated_training.layer_norm(x, torch.ones(3), torch.zeros(3))
-    with pytest.raises(RuntimeError, match="float32"):
+    with pytest.raises(RuntimeError, match="x must be float32, float16 or bfloat16 .*got Double"):
         emulated_training.layer_norm(x.double(), torch.ones(4).double(), torch.zeros(4).double())
+    _, mean, rstd = _ops.emulated_layer_norm_forward(x.half(), torch.ones(4).half(), torch.zeros(4).half(), EPS,
+                                                     VERSIONS[-1], "forward", 0, "fibers")
+    with pytest.raises(RuntimeError, match="mean must be float32, got Half"):
+        _ops.emulated_layer_norm_backward(x.half(), x.half(), torch.ones(4).half(), mean.half(), rstd, VERSIONS[-1],
+                                          "forward", 0, "fibers")
     with pytest.raises(RuntimeError, match="eps must be positive"):
         emulated_training.layer_norm(x, torch.ones(4), torch.zeros(4), eps=0.0)
     with pytest.raises(RuntimeError, match=re.escape(f"version must be one of {list(VERSIONS)}, got 0")):
