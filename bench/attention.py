@@ -14,7 +14,8 @@ and free with the allocator's running total; the peak of that total during one c
 own bytes, is the call's *extra* memory (on CUDA: the caching allocator's peak above what was allocated before).
 
 With --device cuda every version of the kernel ladder is first checked against the NumPy float64 reference
-(bench/cuda_checks.py); the forward of each version that passes is timed beside the op, with CUDA events.
+(bench/cuda_checks.py), in float32 and in bfloat16; the forward of each version that passes is timed beside
+the op, with CUDA events.
 
 Usage: python bench/attention.py [--quick] [--repeats R] [--device cpu|cuda]
 Writes bench/results/attention_<device>.{json,md,png} (``attention_<device>_quick.*`` with --quick).
@@ -131,6 +132,8 @@ def measure_point(n, causal, repeats, device="cpu", versions=()):
 
 def run(sizes, repeats=None, device="cpu"):
     versions = versions_to_time("attention") if device == "cuda" else []
+    if device == "cuda":
+        versions_to_time("attention", torch.bfloat16)  # the op's own rung must pass in bfloat16 to be timed there
     points = []
     for n in sizes:
         for causal in (False, True):

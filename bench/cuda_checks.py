@@ -8,7 +8,9 @@ tensor is within the tolerance (a NaN fails). ``LADDERS`` holds, per op, the cas
 to run a version: on CUDA tensors (what the GPU benchmarks check) and under the CUDA emulator on the CPU (what
 CI checks, tests/bench/test_cuda_checks.py). Softmax and attention run any rung of their ladder on CUDA
 tensors (``version=``); the training ops run only their best rung there, so only that rung is checked and
-timed on the GPU.
+timed on the GPU. Each check runs in one dtype: float32, or float16 / bfloat16, where the cases' inputs are
+first rounded to that dtype (so the reference sees exactly what the kernel sees) and the bound is the dtype's
+(``ops.dtypes.TOLERANCE``; attention's tensor-core rungs at least ``TENSOR_CORE_TOLERANCE``).
 """
 
 import math
@@ -21,10 +23,10 @@ import torch
 from minitransformer import ops
 from minitransformer.ops import emulated_training
 from minitransformer.ops.attention import TENSOR_CORE_TOLERANCE, TENSOR_CORE_VERSIONS
+from minitransformer.ops.dtypes import TOLERANCE
 from minitransformer.reference import activations, attention, dropout, layernorm, losses, softmax
 
-# float32 kernels against float64: u = 6e-8, and sums over a few hundred terms stay far below 1e-5 ≈ 170 u.
-FLOAT32_TOLERANCE = 1e-5
+KERNEL_DTYPES = (torch.float32, torch.float16, torch.bfloat16)  # what every CUDA kernel takes
 ERROR_FLOOR = 1e-6  # the norm below which an expected tensor counts as zero
 
 
@@ -70,15 +72,25 @@ def check_versions(op, run_version, reference, cases, tolerance, versions=None):
     return results
 
 
-def runner(forward, device):
-    """``run_version`` for :func:`check_versions`: ``forward(version, *inputs, **options)`` on ``device``, then
-    its backward from the case's upstream gradient; returns the output and the floating inputs' gradients."""
+def runner(forward, device, dtype=torch.float32):
+    """``run_version`` for :func:`check_versions`: ``forward(version, *inputs, **options)`` on ``device`` with the
+    floating inputs in ``dtype``, then its backward from the case's upstream gradient; returns the output and
+    the floating inputs' gradients."""
     def run_version(version, case):
-        leaves = [t.to(device, copy=True).requires_grad_(t.is_floating_point()) for t in case.inputs]
+        leaves = [t.to(device, dtype if t.is_floating_point() else None, copy=True)
+                  .requires_grad_(t.is_floating_point()) for t in case.inputs]
         out = forward(version, *leaves, **case.options)
-        out.backward(case.grad_output.to(device))
+        out.backward(case.grad_output.to(device, out.dtype))
         return (out, *(leaf.grad for leaf in leaves if leaf.is_floating_point()))
     return run_version
+
+
+def rounded(case, dtype):
+    """``case`` with its floating tensors rounded to ``dtype`` (and kept in float32): the inputs a kernel in
+    ``dtype`` sees, for the float64 reference to see them too."""
+    def round_(t):
+        return t.to(dtype).to(torch.float32) if t.is_floating_point() else t
+    return Case(tuple(round_(t) for t in case.inputs), round_(case.grad_output), case.options)
 
 
 # --- the ladders: cases, references, and a version run on CUDA tensors or under the emulator ---------------
@@ -90,7 +102,19 @@ class Ladder:
     cuda: Callable  # (version, *inputs, **options) -> output, on CUDA tensors
     emulated: Callable  # the same on CPU tensors, by the CUDA emulator
     any_version_on_cuda: bool = False  # False: the op runs only its best rung on CUDA tensors
-    tolerance: Callable = lambda version: FLOAT32_TOLERANCE
+    tensor_core_versions: tuple = ()  # rungs that round to half precision inside, whatever the input dtype
+
+    def tolerance(self, version, dtype=torch.float32):
+        """The bound on a version's relative error for inputs in ``dtype``."""
+        if version in self.tensor_core_versions:
+            return max(TOLERANCE[dtype], TENSOR_CORE_TOLERANCE)
+        return TOLERANCE[dtype]
+
+    def check(self, op, run, dtype=torch.float32, versions=None):
+        """:func:`check_versions` of ``run`` (``runner(self.cuda or self.emulated, device, dtype)``) on the cases
+        rounded to ``dtype``, against the dtype's bounds."""
+        return check_versions(op, run, self.reference, [rounded(case, dtype) for case in self.cases()],
+                              lambda version: self.tolerance(version, dtype), versions)
 
 
 def _randn(generator, *shape, scale=1.0):
@@ -197,8 +221,7 @@ LADDERS = {
         cuda=lambda version, q, k, v, causal: ops.attention(q, k, v, causal=causal, version=version),
         emulated=lambda version, q, k, v, causal: ops.attention(q, k, v, causal=causal, backend="emulated",
                                                                 version=version),
-        any_version_on_cuda=True,
-        tolerance=lambda version: TENSOR_CORE_TOLERANCE if version in TENSOR_CORE_VERSIONS else FLOAT32_TOLERANCE),
+        any_version_on_cuda=True, tensor_core_versions=TENSOR_CORE_VERSIONS),
     "layer_norm": Ladder(
         _layer_norm_cases, _layer_norm_reference,
         cuda=lambda version, x, weight, bias: ops.layer_norm(x, weight, bias),
@@ -247,26 +270,27 @@ def default_rungs(op):
     return {versions[-1]}
 
 
-def versions_to_time(op):
-    """Check ``op`` on the GPU (:func:`checked_cuda_versions`) and return the versions that passed; when a rung
-    the op runs by default failed, the benchmark stops with one line, since the op itself cannot be timed."""
-    passed = checked_cuda_versions(op)
+def versions_to_time(op, dtype=torch.float32):
+    """Check ``op`` on the GPU in ``dtype`` (:func:`checked_cuda_versions`) and return the versions that passed;
+    when a rung the op runs by default failed, the benchmark stops with one line, since the op itself cannot
+    be timed."""
+    passed = checked_cuda_versions(op, dtype)
     failed = sorted(default_rungs(op) - set(passed))
     if failed:
         raise SystemExit(f"{op}: the op's own CUDA kernel (v{', v'.join(map(str, failed))}) fails its check "
-                         "against the float64 reference; nothing is timed")
+                         f"in {str(dtype).removeprefix('torch.')} against the float64 reference; nothing is timed")
     return passed
 
 
-def checked_cuda_versions(op):
-    """Check each version of ``op`` reachable on the GPU, print one line per version, and return the versions
-    that passed: the only ones a benchmark may time."""
+def checked_cuda_versions(op, dtype=torch.float32):
+    """Check each version of ``op`` reachable on the GPU, in ``dtype``, print one line per version, and return
+    the versions that passed: the only ones a benchmark may time in that dtype."""
     ladder = LADDERS[op]
-    results = check_versions(op, runner(ladder.cuda, "cuda"), ladder.reference, ladder.cases(), ladder.tolerance,
-                             versions=cuda_versions(op))
+    results = ladder.check(op, runner(ladder.cuda, "cuda", dtype), dtype, versions=cuda_versions(op))
+    name = str(dtype).removeprefix("torch.")
     for version, error, passed in results:
-        bound = ladder.tolerance(version)
+        bound = ladder.tolerance(version, dtype)
         verdict = "checked" if passed else "FAILED, not timed"
-        print(f"  {op} v{version}: max relative error {error:.1e} vs the float64 reference "
+        print(f"  {op} v{version} {name}: max relative error {error:.1e} vs the float64 reference "
               f"({'<=' if passed else 'not <='} {bound:.0e}): {verdict}", flush=True)
     return [version for version, _, passed in results if passed]

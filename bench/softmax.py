@@ -1,16 +1,16 @@
-"""Softmax: our fused op against torch.softmax, rows = 4096, cols = 128 … 16384, float32 (and bfloat16 on CPU).
+"""Softmax: our fused op against torch.softmax, rows = 4096, cols = 128 … 16384, float32 and bfloat16.
 
 The argument (after the Triton fused-softmax tutorial): softmax is memory-bound. An ideal kernel reads
 x once and writes y once, 2 · numel · 4 bytes, so its speed is reported in GB/s against the machine's
 copy bandwidth (``dst.copy_(src)`` into a preallocated tensor). On CPU a second floor matters: every call
 allocates a fresh output, and first-touch page faults of a large tensor cost more than the arithmetic
 (about 30 ms for 64 MiB on our VMs), so the time to allocate and fill an output of the same size is reported too.
-On the CPU each size is also timed in bfloat16 (our op widens each row to float32 in cache and rounds the output
-once), as ours / torch in bfloat16.
+Each size is also timed in bfloat16 (our op widens each row to float32, in cache on the CPU and in registers on
+the GPU, and rounds the output once), as ours / torch in bfloat16.
 
 Usage: python bench/softmax.py [--quick] [--device cpu|cuda]
 With --device cuda every version of the kernel ladder is first checked against the NumPy float64 reference
-(bench/cuda_checks.py); only the versions that pass are timed, with CUDA events.
+(bench/cuda_checks.py), in float32 and in bfloat16; only the versions that pass are timed, with CUDA events.
 Writes bench/results/softmax_<device>.{json,md,png}. Run it with THP_MEM_ALLOC_ENABLE=1 to put
 PyTorch's allocator on huge pages too (results then go to softmax_<device>_thp.*): what remains is the
 difference in the kernels themselves.
@@ -32,7 +32,7 @@ import minitransformer.ops as ops  # noqa: E402
 ROWS = 4096
 COLS = [128, 256, 512, 1024, 2048, 4096, 8192, 16384]
 QUICK_COLS = [128, 1024, 4096]
-HALF_DTYPE = {"cpu": torch.bfloat16}  # the lower-precision dtype timed beside float32, per device
+HALF_DTYPE = torch.bfloat16  # the lower-precision dtype timed beside float32
 
 
 def candidates(x, versions):
@@ -45,6 +45,8 @@ def candidates(x, versions):
 
 def run(device="cpu", rows=ROWS, cols_list=COLS, repeats=25):
     versions = versions_to_time("softmax") if device == "cuda" else []
+    if device == "cuda":
+        versions_to_time("softmax", HALF_DTYPE)  # the op's own rung must pass in bfloat16 before it is timed there
     ceiling = copy_bandwidth() if device == "cpu" else None
     points = []
     for cols in cols_list:
@@ -56,15 +58,13 @@ def run(device="cpu", rows=ROWS, cols_list=COLS, repeats=25):
                  "ratio_to_torch": {name: s / seconds["torch"] for name, s in seconds.items()}}
         if device == "cpu":
             point["allocation_floor_seconds"] = allocation_floor(x.numel(), repeats=repeats)
-        if device in HALF_DTYPE:
-            half = x.to(HALF_DTYPE[device])
-            half_seconds = time_interleaved({"torch": lambda: torch.softmax(half, -1),
-                                             "ours": lambda: ops.softmax(half, -1)}, repeats=repeats, device=device)
-            point["half"] = {"dtype": str(half.dtype).removeprefix("torch."), "seconds": half_seconds,
-                             "ratio_to_torch": half_seconds["ours"] / half_seconds["torch"]}
+        half = x.to(HALF_DTYPE)
+        half_seconds = time_interleaved({"torch": lambda: torch.softmax(half, -1),
+                                         "ours": lambda: ops.softmax(half, -1)}, repeats=repeats, device=device)
+        point["half"] = {"dtype": str(half.dtype).removeprefix("torch."), "seconds": half_seconds,
+                         "ratio_to_torch": half_seconds["ours"] / half_seconds["torch"]}
         points.append(point)
-        half_note = f"  {point['half']['dtype']} ours/torch = {point['half']['ratio_to_torch']:.3f}" \
-            if "half" in point else ""
+        half_note = f"  {point['half']['dtype']} ours/torch = {point['half']['ratio_to_torch']:.3f}"
         print(f"  cols={cols:6d}  ours/torch = {point['ratio_to_torch']['ours']:.3f}{half_note}", flush=True)
     return {"device": device, "machine": machine_info(), "checked_cuda_versions": versions,
             "copy_bandwidth_bytes_per_s": ceiling,

@@ -20,23 +20,38 @@ _spec.loader.exec_module(cuda_checks)
 OPS = sorted(cuda_checks.LADDERS)
 
 
-def check_emulated(op, run_version=None):
+DTYPES = cuda_checks.KERNEL_DTYPES
+
+
+def check_emulated(op, run_version=None, dtype=torch.float32):
     ladder = cuda_checks.LADDERS[op]
-    return cuda_checks.check_versions(op, run_version or cuda_checks.runner(ladder.emulated, "cpu"),
-                                      ladder.reference, ladder.cases(), ladder.tolerance)
+    return ladder.check(op, run_version or cuda_checks.runner(ladder.emulated, "cpu", dtype), dtype)
 
 
 def test_every_op_with_a_ladder_has_checks():
     assert set(OPS) == {"softmax", "attention", "dropout", "layer_norm", "bias_gelu", "cross_entropy"}
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("op", OPS)
-def test_every_emulated_version_passes(op):
-    results = check_emulated(op)
+def test_every_emulated_version_passes(op, dtype):
+    results = check_emulated(op, dtype=dtype)
     assert [version for version, _, _ in results] == list(ops.kernel_versions(op))
     for version, error, passed in results:
-        assert passed, f"{op} v{version}: max relative error {error:.1e}"
-        assert 0.0 <= error <= cuda_checks.LADDERS[op].tolerance(version)
+        assert passed, f"{op} v{version} {dtype}: max relative error {error:.1e}"
+        assert 0.0 <= error <= cuda_checks.LADDERS[op].tolerance(version, dtype)
+
+
+def test_a_half_precision_check_sees_the_rounded_inputs_and_the_dtype_bound():
+    case = cuda_checks.LADDERS["softmax"].cases()[0]
+    rounded = cuda_checks.rounded(case, torch.bfloat16)
+    assert rounded.inputs[0].dtype == torch.float32
+    assert torch.equal(rounded.inputs[0], case.inputs[0].bfloat16().float())
+    assert not torch.equal(rounded.inputs[0], case.inputs[0])
+    ladder = cuda_checks.LADDERS["attention"]
+    assert ladder.tolerance(1, torch.bfloat16) == 2e-2 and ladder.tolerance(1) == 1e-5
+    for version in cuda_checks.TENSOR_CORE_VERSIONS:
+        assert ladder.tolerance(version) == cuda_checks.TENSOR_CORE_TOLERANCE
 
 
 def one_wrong_version(op, wrong, scale):
@@ -91,6 +106,7 @@ def test_device_cuda_without_a_gpu_is_a_one_line_usage_error(script, capsys):
 
 
 @pytest.mark.cuda
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("op", OPS)
-def test_every_version_reachable_on_the_gpu_passes(op):
-    assert cuda_checks.checked_cuda_versions(op) == list(cuda_checks.cuda_versions(op))
+def test_every_version_reachable_on_the_gpu_passes(op, dtype):
+    assert cuda_checks.checked_cuda_versions(op, dtype) == list(cuda_checks.cuda_versions(op))
