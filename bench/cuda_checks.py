@@ -26,7 +26,6 @@ from minitransformer.ops.attention import TENSOR_CORE_TOLERANCE, TENSOR_CORE_VER
 from minitransformer.ops.dtypes import TOLERANCE
 from minitransformer.reference import activations, attention, dropout, layernorm, losses, softmax
 
-KERNEL_DTYPES = (torch.float32, torch.float16, torch.bfloat16)  # what every CUDA kernel takes
 ERROR_FLOOR = 1e-6  # the norm below which an expected tensor counts as zero
 
 

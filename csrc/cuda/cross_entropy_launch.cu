@@ -2,18 +2,10 @@
 // the tensor glue is csrc/cuda/cross_entropy.cpp. Every kernel runs on the stream it is given (PyTorch's
 // current stream).
 #include "cuda/cross_entropy_launch.h"
+#include "cuda/launch.cuh"
 #include "kernels/cross_entropy_ladder.cuh"
 
 namespace mt::cuda {
-namespace {
-
-cudaError_t launch(const CrossEntropyKernel& k, const CrossEntropyArgs& args, cudaStream_t stream) {
-  const LaunchConfig config = k.config(args);
-  k.kernel<<<config.grid, config.block, config.shared_bytes, stream>>>(args);
-  return cudaGetLastError();
-}
-
-}  // namespace
 
 std::vector<int64_t> cross_entropy_versions() { return ladder_versions(kCrossEntropyLadder<float>); }
 

@@ -38,8 +38,7 @@ Inputs prepare(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
 // The kernels in order, each on the CPU with the given options.
 void launch_all(const AttentionKernel (&kernels)[kMaxAttentionKernels], const AttentionArgs& args,
                 const emu::Options& options) {
-  for (const AttentionKernel& k : kernels)
-    if (k.kernel != nullptr) launch(k.name, options, k.config(args), k.kernel, args);
+  for (const AttentionKernel& k : kernels) launch_kernel(k, args, options);
 }
 
 std::tuple<at::Tensor, at::Tensor> forward(const at::Tensor& q_in, const at::Tensor& k_in, const at::Tensor& v_in,

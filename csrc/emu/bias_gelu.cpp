@@ -16,10 +16,6 @@ std::vector<int64_t> bias_gelu_versions() { return ladder_versions(kBiasGeluLadd
 
 namespace {
 
-void launch_kernel(const BiasGeluKernel& k, const BiasGeluArgs& args, const emu::Options& options) {
-  if (k.kernel != nullptr) launch(k.name, options, k.config(args), k.kernel, args);
-}
-
 at::Tensor forward(const at::Tensor& x_in, const at::Tensor& bias_in, c10::string_view approximate, int64_t version,
                    c10::string_view order, int64_t seed, c10::string_view scheduler) {
   const char* op = "minitransformer::emulated_bias_gelu_forward";

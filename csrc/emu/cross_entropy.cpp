@@ -34,8 +34,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> forward(const at::Tensor& logits_
   CrossEntropyArgs a = cross_entropy_forward_args(logits, targets, ignore_index, label_smoothing, losses, row_max,
                                                   log_sum);
   with_storage_type(logits.scalar_type(), [&](auto storage) {
-    const CrossEntropyKernel& k = find_rung(kCrossEntropyLadder<decltype(storage)>, version)->forward;
-    launch(k.name, options, k.config(a), k.kernel, a);
+    launch_kernel(find_rung(kCrossEntropyLadder<decltype(storage)>, version)->forward, a, options);
   });
   return {losses, row_max, log_sum};
 }
@@ -59,8 +58,7 @@ at::Tensor backward(const at::Tensor& logits_in, const at::Tensor& targets_in, c
   CrossEntropyArgs a = cross_entropy_backward_args(logits, targets, ignore_index, label_smoothing, row_max, log_sum,
                                                    grad_losses, grad_logits);
   with_storage_type(logits.scalar_type(), [&](auto storage) {
-    const CrossEntropyKernel& k = find_rung(kCrossEntropyLadder<decltype(storage)>, version)->backward;
-    launch(k.name, options, k.config(a), k.kernel, a);
+    launch_kernel(find_rung(kCrossEntropyLadder<decltype(storage)>, version)->backward, a, options);
   });
   return grad_logits;
 }

@@ -37,25 +37,31 @@ inline emu::Options parse_options(const char* op, const std::string& order, int6
   return options;
 }
 
-// The statistics kept in float32 whatever the storage dtype (layer norm's mean and rstd) are float32 CPU
-// tensors.
-inline void check_float_cpu(const at::Tensor& t, const char* op, const char* name) {
+// What every tensor of an emulated kernel must be, whatever its dtype: on the CPU and indexable in 32 bits;
+// `dtype_check(dtype)` checks the dtype in between.
+template <typename DtypeCheck>
+void check_cpu_tensor(const at::Tensor& t, const char* op, const char* name, DtypeCheck&& dtype_check) {
   TORCH_CHECK(t.device().is_cpu(), op, ": ", name,
               " must be a CPU tensor (the emulator runs on the CPU), got ", t.device());
-  TORCH_CHECK(t.scalar_type() == at::kFloat, op, ": ", name, " must be float32, got ", t.scalar_type());
+  dtype_check(t.scalar_type());
   TORCH_CHECK(t.numel() <= std::numeric_limits<int>::max(), op, ": ", name, " has too many elements (",
               t.numel(), ") for 32-bit indexing");
 }
 
+// The statistics kept in float32 whatever the storage dtype (layer norm's mean and rstd) are float32 CPU
+// tensors.
+inline void check_float_cpu(const at::Tensor& t, const char* op, const char* name) {
+  check_cpu_tensor(t, op, name, [&](at::ScalarType dtype) {
+    TORCH_CHECK(dtype == at::kFloat, op, ": ", name, " must be float32, got ", dtype);
+  });
+}
+
 // The kernels take CPU tensors of their storage dtypes: float32, float16 and bfloat16.
 inline void check_storage_cpu(const at::Tensor& t, const char* op, const char* name) {
-  TORCH_CHECK(t.device().is_cpu(), op, ": ", name,
-              " must be a CPU tensor (the emulator runs on the CPU), got ", t.device());
-  const at::ScalarType dtype = t.scalar_type();
-  TORCH_CHECK(dtype == at::kFloat || dtype == at::kHalf || dtype == at::kBFloat16, op, ": ", name,
-              " must be float32, float16 or bfloat16 (the dtypes of the CUDA kernels), got ", dtype);
-  TORCH_CHECK(t.numel() <= std::numeric_limits<int>::max(), op, ": ", name, " has too many elements (",
-              t.numel(), ") for 32-bit indexing");
+  check_cpu_tensor(t, op, name, [&](at::ScalarType dtype) {
+    TORCH_CHECK(dtype == at::kFloat || dtype == at::kHalf || dtype == at::kBFloat16, op, ": ", name,
+                " must be float32, float16 or bfloat16 (the dtypes of the CUDA kernels), got ", dtype);
+  });
 }
 
 // f(T{}) with T the kernels' storage type for `dtype`: float, or __half and __nv_bfloat16 for float16 and
@@ -84,6 +90,13 @@ void launch(const char* kernel_name, emu::Options options, const LaunchConfig& c
   } catch (const emu::Error& error) {
     TORCH_CHECK(false, "emulated CUDA kernel ", error.what());
   }
+}
+
+// One kernel of a ladder (a struct with its `name`, its `kernel`, nullptr in a rung's unused slots, and the
+// `config` function of its launch) run with `args`.
+template <typename Kernel, typename Args>
+void launch_kernel(const Kernel& k, const Args& args, const emu::Options& options) {
+  if (k.kernel != nullptr) launch(k.name, options, k.config(args), k.kernel, args);
 }
 
 }  // namespace mt::emulated

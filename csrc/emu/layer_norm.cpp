@@ -17,10 +17,6 @@ std::vector<int64_t> layer_norm_versions() { return ladder_versions(kLayerNormLa
 
 namespace {
 
-void launch_kernel(const LayerNormKernel& k, const LayerNormArgs& args, const emu::Options& options) {
-  launch(k.name, options, k.config(args), k.kernel, args);
-}
-
 std::tuple<at::Tensor, at::Tensor, at::Tensor> forward(const at::Tensor& x_in, const at::Tensor& weight,
                                                        const at::Tensor& bias, double eps, int64_t version,
                                                        c10::string_view order, int64_t seed,

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from minitransformer import ops
+from minitransformer.ops.emulated import KERNEL_DTYPES
 
 BENCH = pathlib.Path(__file__).resolve().parents[2] / "bench"
 _spec = importlib.util.spec_from_file_location("cuda_checks", BENCH / "cuda_checks.py")
@@ -20,7 +21,7 @@ _spec.loader.exec_module(cuda_checks)
 OPS = sorted(cuda_checks.LADDERS)
 
 
-DTYPES = cuda_checks.KERNEL_DTYPES
+DTYPES = KERNEL_DTYPES  # every CUDA kernel's
 
 
 def check_emulated(op, run_version=None, dtype=torch.float32):
