@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import markdown_table, write_results  # noqa: E402
 
 from minitransformer.data.labelled.budget import label_budget  # noqa: E402
-from minitransformer.data.text.padding import trim_padding  # noqa: E402
+from minitransformer.data.text.padding import map_trimmed_batches  # noqa: E402
 from minitransformer.data.text.tokenizer import WordPieceTokenizer  # noqa: E402
 from minitransformer.models.classifier import mean_pool  # noqa: E402
 from minitransformer.recipes.corpus import TASKS  # noqa: E402
@@ -49,12 +49,8 @@ ARM_NAMES = {"bert": "BERT pre-trained (MLM)", "gpt": "GPT pre-trained (causal L
 def mean_pooled_features(encoder, ids, padding_mask, batch_size=128):
     """(N, d_model) numpy array: the mean of the last hidden states over each text's real tokens."""
     encoder.eval()
-    features = []
-    for start in range(0, ids.shape[0], batch_size):
-        batch_ids, pad = trim_padding(padding_mask[start:start + batch_size], ids[start:start + batch_size],
-                                      padding_mask[start:start + batch_size])
-        features.append(mean_pool(encoder(batch_ids, padding_mask=pad), pad))  # (B, d_model)
-    return torch.cat(features).numpy()
+    return map_trimmed_batches(lambda batch_ids, pad: mean_pool(encoder(batch_ids, padding_mask=pad), pad),
+                               ids, padding_mask, batch_size).numpy()  # (N, d_model)
 
 
 def probe_accuracy(train_x, train_y, validation_x, validation_y):

@@ -18,7 +18,7 @@ import torch
 
 from minitransformer.data.labelled.batches import encode_texts
 from minitransformer.data.text.corpus import read_utf8
-from minitransformer.data.text.padding import trim_padding
+from minitransformer.data.text.padding import map_trimmed_batches
 from minitransformer.train.finetune import load_classifier
 
 
@@ -26,12 +26,8 @@ from minitransformer.train.finetune import load_classifier
 def class_probabilities(classifier, input_ids, padding_mask, batch_size=256):
     """(N, C) softmax of the classifier's logits, in eval mode, batch by batch."""
     classifier.eval()
-    chunks = []
-    for start in range(0, input_ids.shape[0], batch_size):
-        ids, pad = trim_padding(padding_mask[start:start + batch_size], input_ids[start:start + batch_size],
-                                padding_mask[start:start + batch_size])
-        chunks.append(torch.softmax(classifier(ids, pad), dim=-1))
-    return torch.cat(chunks)
+    return map_trimmed_batches(lambda ids, pad: torch.softmax(classifier(ids, pad), dim=-1), input_ids, padding_mask,
+                               batch_size)
 
 
 def input_texts(args):

@@ -10,7 +10,7 @@ resume exactly), and each batch is trimmed to its longest sequence (data/text/pa
 
 import torch
 
-from minitransformer.data.text.padding import trim_padding
+from minitransformer.data.text.padding import map_trimmed_batches, trim_padding
 from minitransformer.data.text.tokenizer import WordPieceTokenizer
 from minitransformer.metrics import classification_report
 from minitransformer.models.bert import BertConfig, BertModel
@@ -53,12 +53,7 @@ def epoch_batches(n_examples, batch_size, seed=0):
 def predict(classifier, input_ids, padding_mask, batch_size=256):
     """Predicted class ids (N,) in eval mode."""
     classifier.eval()
-    predictions = []
-    for start in range(0, input_ids.shape[0], batch_size):
-        pad = padding_mask[start:start + batch_size]
-        ids, pad = trim_padding(pad, input_ids[start:start + batch_size], pad)
-        predictions.append(classifier(ids, pad).argmax(-1))
-    return torch.cat(predictions)
+    return map_trimmed_batches(lambda ids, pad: classifier(ids, pad).argmax(-1), input_ids, padding_mask, batch_size)
 
 
 def evaluate_classifier(classifier, input_ids, padding_mask, labels, num_classes):

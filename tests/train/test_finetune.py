@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from minitransformer.data.labelled.batches import encode_texts
-from minitransformer.data.text.padding import trim_padding
+from minitransformer.data.text.padding import map_trimmed_batches, trim_padding
 from minitransformer.data.text.tokenizer import WordPieceTokenizer
 from minitransformer.models.bert import BertConfig, BertModel
 from minitransformer.models.classifier import SequenceClassifier
@@ -73,6 +73,17 @@ def test_trim_padding_drops_all_padding_columns():
     assert short.tolist() == [[2, 5, 3], [2, 3, 0]] and pad.tolist() == [[False] * 3, [False, False, True]]
     assert hidden.shape == (2, 3, 4)
     assert trim_padding(torch.ones(2, 5, dtype=torch.bool), ids)[0].shape == (2, 1)  # all padding: keep one column
+
+
+def test_map_trimmed_batches_applies_fn_to_each_trimmed_batch_in_order():
+    ids = torch.tensor([[2, 5, 3, 0, 0], [2, 3, 0, 0, 0], [4, 0, 0, 0, 0], [2, 6, 7, 8, 9], [5, 0, 0, 0, 0]])
+    widths = []
+
+    def row_sums(batch_ids, pad):
+        widths.append(batch_ids.shape[1])
+        return (batch_ids * ~pad).sum(1)
+    assert map_trimmed_batches(row_sums, ids, ids == 0, batch_size=2).tolist() == [10, 5, 4, 32, 5]
+    assert widths == [3, 5, 1]
 
 
 def test_learns_a_toy_sentiment_task():
