@@ -23,13 +23,19 @@ REDUCTIONS = ("mean", "sum", "none")
 _ops = torch.ops.minitransformer
 
 
-@torch.library.register_fake("minitransformer::cross_entropy_forward")
-def _forward_fake(logits, targets, ignore_index, label_smoothing):
+def forward_fake_outputs(op, logits, targets):
+    """The outputs (losses, row max, log-sum) of a cross-entropy forward ``op`` (ours, or an emulated rung),
+    shapes and dtypes only, after its shape check."""
     if logits.dim() != 2 or targets.shape != logits.shape[:1]:
-        raise RuntimeError("minitransformer::cross_entropy_forward: logits must be (rows, classes) and targets "
+        raise RuntimeError(f"{op}: logits must be (rows, classes) and targets "
                            f"(rows,), got {tuple(logits.shape)} and {tuple(targets.shape)}")
     rows, stats_dtype = logits.shape[:1], compute_dtype(logits.dtype)  # m and l: float32 for bfloat16 / float16
     return logits.new_empty(rows), logits.new_empty(rows, dtype=stats_dtype), logits.new_empty(rows, dtype=stats_dtype)
+
+
+@torch.library.register_fake("minitransformer::cross_entropy_forward")
+def _forward_fake(logits, targets, ignore_index, label_smoothing):
+    return forward_fake_outputs("minitransformer::cross_entropy_forward", logits, targets)
 
 
 @torch.library.register_fake("minitransformer::cross_entropy_backward")

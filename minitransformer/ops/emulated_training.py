@@ -17,8 +17,9 @@ cross-entropy's row max and log-sum), which is in ``compute_dtype`` (ops/dtypes.
 import torch
 
 from minitransformer.ops._extension import kernel_versions  # importing _extension registers the ops
-from minitransformer.ops.dtypes import compute_dtype
+from minitransformer.ops.cross_entropy import forward_fake_outputs as cross_entropy_fake_outputs
 from minitransformer.ops.emulated import _check_fake_inputs, _check_options
+from minitransformer.ops.layer_norm import forward_fake_outputs as layer_norm_fake_outputs
 
 DROPOUT_VERSIONS = kernel_versions("dropout")
 LAYER_NORM_VERSIONS = kernel_versions("layer_norm")
@@ -73,12 +74,9 @@ def dropout_add(x, residual, p, seed, offset=0, *, version=DROPOUT_VERSIONS[-1],
 
 @torch.library.register_fake("minitransformer::emulated_layer_norm_forward")
 def _layer_norm_forward_fake(x, weight, bias, eps, version, order, seed, scheduler):
-    _check_fake_inputs("minitransformer::emulated_layer_norm_forward", x=x, weight=weight, bias=bias)
-    if weight.shape != x.shape[-1:] or bias.shape != x.shape[-1:]:
-        raise RuntimeError("minitransformer::emulated_layer_norm_forward: weight and bias must be (D,) for x "
-                           f"(..., D), got {tuple(weight.shape)}, {tuple(bias.shape)} and {tuple(x.shape)}")
-    stats_dtype = compute_dtype(x.dtype)
-    return torch.empty_like(x), x.new_empty(x.shape[:-1], dtype=stats_dtype), x.new_empty(x.shape[:-1], dtype=stats_dtype)
+    op = "minitransformer::emulated_layer_norm_forward"
+    _check_fake_inputs(op, x=x, weight=weight, bias=bias)
+    return layer_norm_fake_outputs(op, x, weight, bias)
 
 
 @torch.library.register_fake("minitransformer::emulated_layer_norm_backward")
@@ -155,12 +153,9 @@ def bias_gelu(x, bias, approximate="none", *, version=BIAS_GELU_VERSIONS[-1], or
 
 @torch.library.register_fake("minitransformer::emulated_cross_entropy_forward")
 def _cross_entropy_forward_fake(logits, targets, ignore_index, label_smoothing, version, order, seed, scheduler):
-    _check_fake_inputs("minitransformer::emulated_cross_entropy_forward", logits=logits)
-    if logits.dim() != 2 or targets.shape != logits.shape[:1]:
-        raise RuntimeError("minitransformer::emulated_cross_entropy_forward: logits must be (rows, classes) and "
-                           f"targets (rows,), got {tuple(logits.shape)} and {tuple(targets.shape)}")
-    rows, stats_dtype = logits.shape[:1], compute_dtype(logits.dtype)
-    return logits.new_empty(rows), logits.new_empty(rows, dtype=stats_dtype), logits.new_empty(rows, dtype=stats_dtype)
+    op = "minitransformer::emulated_cross_entropy_forward"
+    _check_fake_inputs(op, logits=logits)
+    return cross_entropy_fake_outputs(op, logits, targets)
 
 
 @torch.library.register_fake("minitransformer::emulated_cross_entropy_backward")

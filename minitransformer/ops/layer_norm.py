@@ -17,13 +17,19 @@ from minitransformer.ops.dtypes import compute_dtype
 _ops = torch.ops.minitransformer
 
 
+def forward_fake_outputs(op, x, weight, bias):
+    """The outputs (y, mean, rstd) of a layer-norm forward ``op`` (ours, or an emulated rung), shapes and dtypes
+    only, after its shape check."""
+    if x.dim() < 1 or weight.shape != x.shape[-1:] or bias.shape != x.shape[-1:]:
+        raise RuntimeError(f"{op}: weight and bias must be (D,) for x (..., D), got "
+                           f"{tuple(weight.shape)}, {tuple(bias.shape)} and {tuple(x.shape)}")
+    mean = x.new_empty(x.shape[:-1], dtype=compute_dtype(x.dtype))  # and rstd: float32 for bfloat16 / float16 x
+    return torch.empty_like(x), mean, torch.empty_like(mean)
+
+
 @torch.library.register_fake("minitransformer::layer_norm_forward")
 def _forward_fake(x, weight, bias, eps):
-    if x.dim() < 1 or weight.shape != x.shape[-1:] or bias.shape != x.shape[-1:]:
-        raise RuntimeError("minitransformer::layer_norm_forward: weight and bias must be (D,) for x (..., D), got "
-                           f"{tuple(weight.shape)}, {tuple(bias.shape)} and {tuple(x.shape)}")
-    stats_dtype = compute_dtype(x.dtype)  # mean and rstd: float32 for bfloat16 / float16 x
-    return torch.empty_like(x), x.new_empty(x.shape[:-1], dtype=stats_dtype), x.new_empty(x.shape[:-1], dtype=stats_dtype)
+    return forward_fake_outputs("minitransformer::layer_norm_forward", x, weight, bias)
 
 
 @torch.library.register_fake("minitransformer::layer_norm_backward")

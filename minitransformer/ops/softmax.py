@@ -11,8 +11,9 @@ Backends of :func:`softmax`:
 
 On the CPU the op takes float32, float64, bfloat16 and float16, computing in float32 for the last two
 (ops/dtypes.py); the CUDA kernels, on the GPU and emulated, take float32, float16 and bfloat16, also computing
-in float32. The output has x's dtype. A 0-d x is a one-element row, as in ``torch.softmax``. A row whose entries are all -inf
-gives zeros in both (``torch.softmax``, the baseline, gives NaN). The same softmax in torch ops, ``exp(x - max) / sum``, is ``minitransformer.nn.softmax`` (nn/softmax.py).
+in float32. The output has x's dtype. A 0-d x is a one-element row, as in ``torch.softmax``. A row whose
+entries are all -inf gives zeros in both (``torch.softmax``, the baseline, gives NaN). The same softmax in
+torch ops, ``exp(x - max) / sum``, is ``minitransformer.nn.softmax`` (nn/softmax.py).
 """
 
 import torch
