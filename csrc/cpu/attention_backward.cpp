@@ -83,9 +83,11 @@ void backward_head(const BackwardArgs<T>& a, int64_t b, int64_t h, int64_t q_blo
                     dk = head_view<T>(a.grad_k, b, h), dv = head_view<T>(a.grad_v, b, h);
   const T* lse = data<T>(a.lse) + (b * a.q.size(1) + h) * n_q;
   const T* bias = a.bias.defined() ? data<T>(a.bias) + b * n_k : nullptr;
-  std::fill(dq.ptr, dq.ptr + n_q * dim, T(0));  // grads are contiguous (B, H, N, D): one head per slab
-  std::fill(dk.ptr, dk.ptr + n_k * dim, T(0));
-  std::fill(dv.ptr, dv.ptr + n_k * dim, T(0));
+  for (int64_t i = 0; i < n_q; ++i) std::fill(dq.row(i), dq.row(i) + dim, T(0));  // accumulated below
+  for (int64_t j = 0; j < n_k; ++j) {
+    std::fill(dk.row(j), dk.row(j) + dim, T(0));
+    std::fill(dv.row(j), dv.row(j) + dim, T(0));
+  }
 
   for (int64_t q_start = 0; q_start < n_q; q_start += q_block) {
     const int64_t q_len = std::min(q_block, n_q - q_start);
@@ -142,9 +144,12 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> attention_backward(
   const at::Tensor q = rows_contiguous(widened(q_in)), k = rows_contiguous(widened(k_in)),
                    v = rows_contiguous(widened(v_in)), out = rows_contiguous(widened(out_in)),
                    grad_out = rows_contiguous(widened(grad_out_in));
-  const auto options = q.options().memory_format(at::MemoryFormat::Contiguous);
-  at::Tensor grad_q = at::empty(q.sizes(), options);
-  at::Tensor grad_k = at::empty(k.sizes(), options), grad_v = at::empty(v.sizes(), options);
+  // Each gradient in (B, N, H, D) memory, viewed as (B, H, N, D) (as the forward's output): the heads'
+  // merge back into (B, N, E) is then a view, not a copy, in the projection's backward.
+  const auto heads_last = [&](const at::Tensor& t) {
+    return at::empty({t.size(0), t.size(2), t.size(1), t.size(3)}, t.options()).transpose(1, 2);
+  };
+  at::Tensor grad_q = heads_last(q), grad_k = heads_last(k), grad_v = heads_last(v);
   if (q.numel() == 0 || k.numel() == 0) {
     grad_q.zero_(), grad_k.zero_(), grad_v.zero_();
   } else {

@@ -15,8 +15,8 @@ Backends of :func:`attention`:
 
 * ``"fused"`` (default) — our op on q's device: tiled BLAS GEMMs + at::vec online softmax on the CPU
   (csrc/cpu/attention_forward.cpp; float32 and float64, and bfloat16 and float16 computed in float32, lse
-  float32: ops/dtypes.py; the output is a (B, H, N_q, D) view of (B, N_q, H, D) memory, so that joining the
-  heads back into (B, N_q, H D) is free); the best CUDA kernel on the GPU (float32, float16,
+  float32: ops/dtypes.py; the output and the gradients of q, k and v are (B, H, N, D) views of (B, N, H, D)
+  memory, so that joining the heads back into (B, N, H D), and splitting them in the backward, is free); the best CUDA kernel on the GPU (float32, float16,
   bfloat16; D a multiple of 8 in 16..128), or rung ``version`` of the ladder (csrc/kernels/attention_v*.cuh);
   the best kernel for float32 leaves out the tensor-core rungs (``TENSOR_CORE_VERSIONS``), which round to
   half precision;
@@ -79,6 +79,9 @@ def _backward_fake(op):
         _check_fake_inputs(op, q, k, v, key_padding_mask)
         if out.shape != q.shape or grad_out.shape != q.shape:
             raise RuntimeError(f"{op}: out and grad_out must have q's shape {tuple(q.shape)}")
+        if op == "minitransformer::attention_backward" and q.device.type == "cpu":  # (B, N, H, D) memory
+            return tuple(torch.empty((t.shape[0], t.shape[2], t.shape[1], t.shape[3]), dtype=t.dtype,
+                                     device=t.device).transpose(1, 2) for t in (q, k, v))
         return tuple(torch.empty(t.shape, dtype=t.dtype, device=t.device) for t in (q, k, v))
     return fake
 

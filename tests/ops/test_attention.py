@@ -134,6 +134,20 @@ def test_non_contiguous_inputs():
     assert relative_error(ops.attention(q, k, v, causal=True), expected, floor=1.0) < TOLERANCE[torch.float32]
 
 
+def test_output_and_gradients_are_heads_last_views():
+    """The output and dq, dk, dv are (B, H, N, D) views of (B, N, H, D) memory, so merging the heads back into
+    (B, N, E), and splitting them in the backward, needs no copy."""
+    q, k, v = (torch.randn(2, 33, 3, 16).transpose(1, 2).requires_grad_() for _ in range(3))
+    out = ops.attention(q, k, v)
+    assert out.transpose(1, 2).is_contiguous()
+    grad_out = torch.randn_like(out)
+    grads = torch.autograd.grad(out, (q, k, v), grad_out)
+    assert all(grad.transpose(1, 2).is_contiguous() for grad in grads)
+    expected = torch.autograd.grad(F.scaled_dot_product_attention(q, k, v), (q, k, v), grad_out)
+    for got, want in zip(grads, expected):
+        assert relative_error(got, want, floor=1.0) < TOLERANCE[torch.float32]
+
+
 def test_empty_key_sequence_gives_zeros():
     q, k, v, _ = make_inputs(1, 1, 4, 0, 8)
     out, lse = _ops.attention_forward(q, k, v, False, None, None)
