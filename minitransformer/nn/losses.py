@@ -83,12 +83,17 @@ def cross_entropy(logits, targets, ignore_index=-100, label_smoothing=0.0, reduc
                                  label_smoothing=label_smoothing, reduction="none").reshape(targets.shape)
         return _reduce(losses, reduction, count)
     check_targets_in_range(targets, num_classes, ignore_index)
-    log_probs = log_softmax(logits)  # (..., C)
+    # Half-precision logits are reduced in float32, as the fused op does; the losses come back in the logits'
+    # dtype, or in float32 under autocast (which runs every cross-entropy in float32).
+    wide = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
+    log_probs = log_softmax(wide)  # (..., C)
     safe_targets = torch.where(kept, targets, torch.zeros_like(targets)).long()
     nll = -log_probs.gather(-1, safe_targets.unsqueeze(-1)).squeeze(-1)  # (...)
     losses = nll if label_smoothing == 0.0 else \
         (1.0 - label_smoothing) * nll - label_smoothing * log_probs.mean(-1)
     losses = torch.where(kept, losses, torch.zeros_like(losses))
+    if wide is not logits and not torch.is_autocast_enabled(logits.device.type):
+        losses = losses.to(logits.dtype)
     return _reduce(losses, reduction, count)
 
 

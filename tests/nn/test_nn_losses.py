@@ -105,6 +105,20 @@ def test_cross_entropy_backends_agree_with_eager(backend, rows, classes, smoothi
         assert relative_error(other, eager) < 1e-5
 
 
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_eager_cross_entropy_reduces_half_logits_in_float32(dtype):
+    """As the fused op and autocast do: the loss in the logits' dtype, float32 under autocast, and in both cases
+    within one rounding of the float32 loss of the same (rounded) logits."""
+    torch.manual_seed(0)
+    logits, targets = (8 * torch.randn(64, 1000)).to(dtype), torch.randint(0, 1000, (64,))
+    expected = F.cross_entropy(logits.float(), targets)
+    loss = mnn.cross_entropy(logits, targets)
+    assert loss.dtype == dtype and relative_error(loss.float(), expected) < 1e-2
+    with torch.autocast("cpu", dtype=dtype):
+        loss = mnn.cross_entropy(logits, targets)
+    assert loss.dtype == torch.float32 and relative_error(loss, expected) < 1e-6
+
+
 def test_cross_entropy_loss_module_resolves_its_backend():
     assert mnn.CrossEntropyLoss(backend="auto").backend in ("fused", "eager")
     with pytest.raises(ValueError, match="backend must be"):
