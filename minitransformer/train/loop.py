@@ -28,7 +28,8 @@ optimizer and the evaluation stay float32 whatever it is:
 Learning rate at step t: lr_group · lr_multiplier(t + 1, warmup_steps, steps, decay)  (optim/schedules.py).
 With ``resume=True`` the loop loads ``out_dir/checkpoint.safetensors`` (model, optimizer, RNG, step,
 history, gradient scaler) and continues; the loss curve it produces is the one an uninterrupted run would
-produce.
+produce. It refuses a config whose ``TRAJECTORY_SETTINGS`` (steps, lr, dtype, seed, ...) differ from the
+checkpoint's, naming them: that would be another run.
 Under ``torchrun`` (after ``distributed.init_distributed``) the model is wrapped in DistributedDataParallel
 and each process trains on its slice of the global batch; only rank 0 writes checkpoints, plots, progress.
 """
@@ -117,6 +118,22 @@ def make_optimizer(model, config, param_groups=None):
     return AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
 
 
+# The settings a resumed run must share with its checkpoint to continue the same run (the others, such as
+# checkpoint_every, only change what is saved or evaluated along the way).
+TRAJECTORY_SETTINGS = ("steps", "lr", "weight_decay", "warmup_steps", "decay", "clip_norm", "seed", "dtype")
+
+
+def check_same_trajectory(saved_config, config):
+    """ValueError naming every trajectory setting of ``config`` that differs from the checkpoint's."""
+    changed = [name for name in TRAJECTORY_SETTINGS
+               if name in saved_config and saved_config[name] != getattr(config, name)]
+    if changed:
+        was = ", ".join(f"{name}={saved_config[name]!r}" for name in changed)
+        now = ", ".join(f"{name}={getattr(config, name)!r}" for name in changed)
+        raise ValueError(f"the checkpoint was made with {was}; this run asks for {now}: resume with the "
+                         "checkpoint's settings, or start a new run")
+
+
 def train(model, get_batch, config, out_dir=None, evaluate=None, resume=False, param_groups=None,
           checkpoint_state=None, progress=True, desc="train"):
     """Train ``model`` for ``config.steps`` steps; returns the history (a list of dicts, one per step).
@@ -134,11 +151,9 @@ def train(model, get_batch, config, out_dir=None, evaluate=None, resume=False, p
             raise ValueError("resume=True needs out_dir (where checkpoint.safetensors lives)")
         state = load_checkpoint(out_dir / CHECKPOINT_NAME, model, optimizer)
         history, start = state["history"], state["step"]
-        if state.get("grad_scaler"):  # a float16 run's; absent or empty, a float16 run starts a fresh scaler
+        check_same_trajectory(state.get("train_config", {}), config)
+        if state.get("grad_scaler"):  # a float16 run's (absent in checkpoints older than the scaler)
             scaler.load_state_dict(state["grad_scaler"])
-        if state.get("train_config", asdict(config))["steps"] != config.steps:
-            raise ValueError(f"the checkpoint was made for steps={state['train_config']['steps']}, "
-                             f"this run asks for steps={config.steps}")
     else:
         torch.manual_seed(config.seed)
     trainable = [p for p in model.parameters() if p.requires_grad]

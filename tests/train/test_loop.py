@@ -84,6 +84,10 @@ def test_resume_needs_a_matching_run(tmp_path):
     with pytest.raises(ValueError, match="steps=2"):
         train(tiny_gpt(), batch_for_step, TrainConfig(steps=5, warmup_steps=1), out_dir=tmp_path, resume=True,
               progress=False)
+    for changed in (dict(dtype="float16"), dict(lr=5e-4, seed=3)):  # the error names the settings that differ
+        config = TrainConfig(steps=2, warmup_steps=1, **changed)
+        with pytest.raises(ValueError, match="made with " + ".*, ".join(f"{name}=" for name in changed)):
+            train(tiny_gpt(), batch_for_step, config, out_dir=tmp_path, resume=True, progress=False)
     with pytest.raises(ValueError, match="checkpoint not found"):
         train(tiny_gpt(), batch_for_step, CONFIG, out_dir=tmp_path / "none", resume=True, progress=False)
     with pytest.raises(ValueError, match="needs out_dir"):
