@@ -4,6 +4,8 @@
     minitransformer generate --checkpoint runs/gpt/checkpoint.safetensors --prompt "to be or not" --top-k 20
 
 Each next token is drawn from softmax(logits / temperature) over the top-k tokens; --temperature 0 is greedy.
+The command's defaults (temperature 0.8, top-k 20) trade the model's full distribution for more readable text;
+``GPT.generate``'s (temperature 1, no top-k) sample the distribution itself, which is what an evaluation wants.
 """
 
 import argparse
