@@ -77,12 +77,6 @@ def held_out_split(n_examples, test_fraction=0.2, seed=0):
     return sorted(order[n_test:].tolist()), sorted(order[:n_test].tolist())
 
 
-def save_split(path, dataset, train_indices, test_indices, seed):
-    """Write the split as JSON, so the held-out set can be checked and reused."""
-    Path(path).write_text(json.dumps({"dataset": dataset.name, "seed": seed, "n_examples": len(dataset),
-                                      "train": train_indices, "test": test_indices}))
-
-
 def without_texts(texts, forbidden):
     """``texts`` without those whose normalised form is one of the normalised ``forbidden`` texts."""
     keys = {normalise_text(text) for text in forbidden}

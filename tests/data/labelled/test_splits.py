@@ -1,11 +1,10 @@
 """Three-way and held-out splits, and the normalised-text guard."""
 
-import json
 
 import pytest
 
 from minitransformer.data.labelled.sets import LabelledTexts
-from minitransformer.data.labelled.splits import (Split, held_out_split, normalise_text, save_split, three_way_split,
+from minitransformer.data.labelled.splits import (Split, held_out_split, normalise_text, three_way_split,
                                                   without_texts)
 
 
@@ -32,13 +31,10 @@ def test_too_small_a_set_is_rejected():
         three_way_split(LabelledTexts("toy", ["a", "b"], [0, 1], ["a", "b"]), 0.1, 0.2)
 
 
-def test_held_out_split_is_fixed_and_disjoint(tmp_path):
+def test_held_out_split_is_fixed_and_disjoint():
     train, test = held_out_split(1000, 0.2, seed=3)
     assert (train, test) == held_out_split(1000, 0.2, seed=3)
     assert len(test) == 200 and not set(train) & set(test) and len(train) + len(test) == 1000
-    data = LabelledTexts("toy", [f"text {i}" for i in range(1000)], [i % 2 for i in range(1000)], ["a", "b"])
-    save_split(tmp_path / "split.json", data, train, test, seed=3)
-    assert json.loads((tmp_path / "split.json").read_text())["test"] == test
     with pytest.raises(ValueError, match="test_fraction"):
         held_out_split(10, 1.5)
 
