@@ -1,6 +1,5 @@
 """Three-way and held-out splits, and the normalised-text guard."""
 
-
 import pytest
 
 from minitransformer.data.labelled.sets import LabelledTexts
