@@ -15,8 +15,6 @@
 The default sizes fit the shared 2-core machine in about 15 minutes (pre-training on 8,000 of the
 30,000 images for 2 epochs; 80 fine-tuning steps of 32). One pre-trained model serves all seeds; the
 seed draws the labelled subset, the new weights and the batch order.
-The results files written before the freezing names were shared with text fine-tuning call the arms
-frozen, full and scratch.
 
 Writes bench/results/vision_transfer.{json,md,png} and vision_filters.png (the first layer's kernels).
 Run: ``python bench/vision_transfer.py`` (``--quick`` for a smoke run of a minute or two).
