@@ -9,12 +9,14 @@ and, for information, the same equations in our torch-ops modules (the "eager" b
 copy of the inputs that need a gradient, the forward, and the backward of a fixed upstream gradient. Timed
 interleaved (bench/common.py), median of the samples; ratio ours / torch < 1 means ours is faster.
 
-With --device cuda each op's CUDA kernel is first checked against the NumPy float64 reference, forward and
-backward (bench/cuda_checks.py), and timed with CUDA events only if it passes. On CUDA tensors the ops run the
+--dtype bfloat16 or float16 gives every side inputs of that dtype (ours computes in float32 inside and
+rounds its outputs once). With --device cuda each op's CUDA
+kernel is first checked in that dtype against the NumPy float64 reference, forward and backward
+(bench/cuda_checks.py), and timed with CUDA events only if it passes. On CUDA tensors the ops run the
 best rung of their ladder (no op picks another rung there), so that rung is what is checked and timed.
 
-    .venv/bin/python bench/training_ops.py [--quick] [--threads N] [--device cpu|cuda]
-        ->  bench/results/training_ops[_cuda].{json,md}
+    .venv/bin/python bench/training_ops.py [--quick] [--threads N] [--device cpu|cuda] [--dtype D]
+        ->  bench/results/training_ops[_cuda][_D].{json,md}  (D only when not float32)
 """
 
 import argparse
@@ -45,14 +47,17 @@ def forward_backward(forward, inputs, grad_output):
     return run
 
 
-def cases(generator, device):
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def cases(generator, device, dtype=torch.float32):
     def randn(*shape):
-        return torch.randn(shape, generator=generator).to(device)
+        return torch.randn(shape, generator=generator).to(device, dtype)
 
     for width in (128, 768):
         x, g, w, b = randn(ROWS, width), randn(ROWS, width), randn(width), randn(width)
         inputs = [x.requires_grad_(), w.requires_grad_(), b.requires_grad_()]
-        norm = mnn.LayerNorm(width).to(device)
+        norm = mnn.LayerNorm(width).to(device, dtype)
         yield ("layer_norm", width, inputs, g,
                {"ours": lambda x, w, b: ops.layer_norm(x, w, b),
                 "torch": lambda x, w, b: F.layer_norm(x, x.shape[-1:], w, b),
@@ -80,27 +85,31 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="5 samples after 2 warm-ups (default 20 after 3)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--dtype", default="float32", choices=list(DTYPES), help="the inputs' dtype (default float32)")
     args = parser.parse_args(argv)
     check_device(parser, args.device)
     torch.set_num_threads(args.threads)
-    checked = {op: versions_to_time(ladder) for op, ladder in LADDER.items()} if args.device == "cuda" else {}
+    dtype = DTYPES[args.dtype]
+    checked = ({op: versions_to_time(ladder, dtype) for op, ladder in LADDER.items()} if args.device == "cuda"
+               else {})
     repeats, warmup = (5, 2) if args.quick else (20, 3)
     rows, records = [], []
-    for op, width, inputs, grad_output, functions in cases(torch.Generator().manual_seed(0), args.device):
+    for op, width, inputs, grad_output, functions in cases(torch.Generator().manual_seed(0), args.device, dtype):
         seconds = time_interleaved({name: forward_backward(f, inputs, grad_output) for name, f in functions.items()},
                                    repeats=repeats, warmup=warmup, device=args.device)
-        records.append({"op": op, "rows": ROWS, "width": width, "seconds": seconds,
+        records.append({"op": op, "rows": ROWS, "width": width, "dtype": args.dtype, "seconds": seconds,
                         "checked_cuda_versions": checked.get(op, [])})
         rows.append([op, f"{ROWS} x {width:,}", f"{1e3 * seconds['torch']:.2f}",
                      f"{seconds['ours'] / seconds['torch']:.2f}", f"{seconds['eager'] / seconds['torch']:.2f}"])
         print(rows[-1], flush=True)
-    device = " --device cuda" if args.device == "cuda" else ""
+    half = dtype != torch.float32
+    device = (" --device cuda" if args.device == "cuda" else "") + (f" --dtype {args.dtype}" if half else "")
     markdown = ("# Fused training ops: ours / PyTorch, forward + backward\n\n`bench/training_ops.py"
                 f"{' --quick' if args.quick else ''} --threads {args.threads}{device}`: interleaved in one run, median "
-                f"of {repeats} samples after {warmup} warm-ups, float32. A ratio below 1: ours is faster.\n\n"
+                f"of {repeats} samples after {warmup} warm-ups, {args.dtype}. A ratio below 1: ours is faster.\n\n"
                 + markdown_table(["op", "shape", "torch (ms)", "ours / torch", "eager modules / torch"], rows))
     name = ("training_ops" + ("_cuda" if args.device == "cuda" else "") + ("_quick" if args.quick else "")
-            + (f"_{args.threads}threads" if args.threads != 1 else ""))
+            + (f"_{args.dtype}" if half else "") + (f"_{args.threads}threads" if args.threads != 1 else ""))
     write_results(name, {"machine": machine_info(), "device": args.device, "threads": args.threads, "runs": records},
                   markdown)
     print(markdown)

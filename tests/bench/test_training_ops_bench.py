@@ -1,0 +1,39 @@
+"""bench/training_ops.py's cases run on small rows in every dtype: each side gets inputs of the dtype asked for,
+and the three sides (ours, torch, our eager modules) compute the same function (dropout: each its own mask)."""
+
+import importlib.util
+import pathlib
+import sys
+
+import pytest
+import torch
+
+BENCH = pathlib.Path(__file__).resolve().parents[2] / "bench"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    sys.path.insert(0, str(BENCH))  # the script imports its neighbours (common, cuda_checks)
+    try:
+        spec = importlib.util.spec_from_file_location("bench_training_ops", BENCH / "training_ops.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCH))
+    module.ROWS = 8  # the training shapes' widths, on a few rows
+    return module
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16], ids=str)
+def test_every_side_of_every_case_runs_in_the_dtype_asked_for(bench, dtype):
+    tolerance = {torch.float32: 1e-4, torch.bfloat16: 5e-2, torch.float16: 1e-2}[dtype]
+    for op, width, inputs, grad_output, functions in bench.cases(torch.Generator().manual_seed(0), "cpu", dtype):
+        assert all(t.dtype == dtype for t in inputs), op
+        outputs = {name: function(*inputs) for name, function in functions.items()}
+        assert all(out.dtype == dtype for out in outputs.values()), (op, width)
+        if op == "dropout_add":  # each side draws its own mask
+            continue
+        scale = outputs["torch"].float().abs().max().clamp(min=1)
+        for name in ("ours", "eager"):
+            error = (outputs[name].float() - outputs["torch"].float()).abs().max() / scale
+            assert error < tolerance, (op, width, name)
