@@ -17,12 +17,23 @@ the backward too — also runs through ``torch.compile`` (inductor, the default 
 both sides), timed in the same interleaved run as the eager steps. Ours compiles as one graph; inductor's
 compile takes about a minute per model on 2 cores, which is why only these configurations get it.
 
+Page faults: each call's minor page faults are counted (getrusage) and their median per step reported. Under
+glibc's default allocator a step whose large buffers were handed back to the kernel pays a fault per 4 KiB
+page when it allocates them again, and how often that happens depends on what ran before. With
+``--keep-freed-memory`` the process keeps freed memory for reuse instead (mallopt: no mmap below 1 GiB, no
+trimming of the heap), as jemalloc or tcmalloc would, so no side pays faults; results then go to
+``train_step_keep_memory``.
+
     .venv/bin/python bench/train_step.py            # -> bench/results/train_step.{json,md}
     .venv/bin/python bench/train_step.py --quick    # fewer samples (CI-sized)
+    .venv/bin/python bench/train_step.py --keep-freed-memory
 """
 
 import argparse
+import ctypes
 import os
+import resource
+import statistics
 import sys
 
 import torch
@@ -113,10 +124,36 @@ def all_steps(make_hf, hf_loss, make_ours, ours_loss, compiled):
     return steps
 
 
+def keep_freed_memory():
+    """glibc keeps freed memory in the process for reuse: no mmap'd allocation below 1 GiB (those return to
+    the kernel when freed) and no trimming of the heap's top."""
+    libc = ctypes.CDLL("libc.so.6")
+    m_trim_threshold, m_mmap_threshold = -1, -3  # mallopt's parameter numbers (malloc.h)
+    if not (libc.mallopt(m_mmap_threshold, 1 << 30) and libc.mallopt(m_trim_threshold, 2**31 - 1)):
+        raise SystemExit("--keep-freed-memory: glibc's mallopt refused the settings")
+
+
+def counting_page_faults(steps):
+    """``(steps, faults)``: each step wrapped to append its minor page faults to ``faults[name]``."""
+    faults = {name: [] for name in steps}
+
+    def counted(name, step):
+        def run():
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            step()
+            faults[name].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+        return run
+    return {name: counted(name, step) for name, step in steps.items()}, faults
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="5 samples after 2 warm-ups (default 15 after 3)")
+    parser.add_argument("--keep-freed-memory", action="store_true",
+                        help="no page faults from re-allocation on either side (module docstring)")
     args = parser.parse_args(argv)
+    if args.keep_freed_memory:
+        keep_freed_memory()
     repeats, warmup = (5, 2) if args.quick else (15, 3)
     rows, compiled_rows, records = [], [], []
     for threads in (1, 2):
@@ -124,13 +161,17 @@ def main(argv=None):
         for model, make_steps in (("BERT", bert_steps), ("GPT", gpt_steps)):
             for batch, length in SHAPES:
                 compiled = ((batch, length), threads) in COMPILED
-                steps = make_steps(batch, length, torch.Generator().manual_seed(0), compiled)
+                steps, faults = counting_page_faults(make_steps(batch, length, torch.Generator().manual_seed(0),
+                                                                compiled))
                 with native_stderr_silenced():
                     seconds = time_interleaved(steps, repeats=repeats, warmup=warmup)
+                page_faults = {name: statistics.median(counts[warmup:]) for name, counts in faults.items()}
                 record = {"model": model, "batch": batch, "length": length, "threads": threads, "seconds": seconds,
+                          "page_faults_per_step": page_faults,
                           **{f"{name}_over_hf": seconds[name] / seconds["hf"] for name in BACKENDS}}
                 rows.append([model, f"({batch}, {length})", threads, f"{1e3 * seconds['hf']:.0f}",
-                             *(f"{record[f'{name}_over_hf']:.2f}" for name in BACKENDS)])
+                             *(f"{record[f'{name}_over_hf']:.2f}" for name in BACKENDS),
+                             " / ".join(f"{page_faults[name]:,.0f}" for name in ("hf", *BACKENDS))])
                 if compiled:
                     record.update({f"compiled_{name}_over_compiled_hf": seconds[f"compiled {name}"]
                                    / seconds["compiled hf"] for name in BACKENDS})
@@ -141,14 +182,18 @@ def main(argv=None):
                                           *(f"{record[f'{name}_over_hf']:.2f}" for name in BACKENDS)])
                 records.append(record)
                 print(rows[-1], compiled_rows[-1:] if compiled else "", flush=True)
+    options = (" --quick" if args.quick else "") + (" --keep-freed-memory" if args.keep_freed_memory else "")
+    allocator = ("glibc keeping freed memory for reuse (`--keep-freed-memory`)" if args.keep_freed_memory
+                 else "glibc's default allocator")
     markdown = ("# One training step: ours / Hugging Face\n\n`bench/train_step.py`"
-                f"{' --quick' if args.quick else ''}: forward, loss, backward and AdamW, dropout 0.1 on the "
+                f"{options}: forward, loss, backward and AdamW, dropout 0.1 on the "
                 "residual branches and embeddings (none inside the feed-forward, as in HF's models), vocabulary "
                 "8,000, d_model 128, 2 layers, 4 heads, d_ff 512; BERT's masked-LM logits at the masked positions "
                 "only (both sides). Interleaved in one run, median of "
-                f"{repeats} samples after {warmup} warm-ups. A ratio below 1: ours is faster.\n\n"
+                f"{repeats} samples after {warmup} warm-ups, {allocator}. A ratio below 1: ours is faster. "
+                "Page faults: the median per step of each side's timed calls.\n\n"
                 + markdown_table(["model", "(batch, length)", "threads", "HF step (ms)", "ours fused / HF",
-                                  "ours eager / HF"], rows)
+                                  "ours eager / HF", "page faults / step: HF / fused / eager"], rows)
                 + "\n\n## Compiled: `torch.compile` (inductor) of forward + loss, hence of the backward\n\n"
                 "The same run, interleaved with the eager steps above (AdamW eager on both sides). Ours compiles "
                 "as one graph (`tests/models/test_compile.py`). Compiled at one shape and one thread only: "
@@ -157,7 +202,8 @@ def main(argv=None):
                                   "compiled HF / HF", "compiled fused / compiled HF",
                                   "compiled eager / compiled HF", "fused / HF (eager)", "eager / HF (eager)"],
                                  compiled_rows))
-    write_results("train_step_quick" if args.quick else "train_step", {"machine": machine_info(), "runs": records},
+    name = "train_step" + ("_quick" if args.quick else "") + ("_keep_memory" if args.keep_freed_memory else "")
+    write_results(name, {"machine": machine_info(), "keep_freed_memory": args.keep_freed_memory, "runs": records},
                   markdown)
     print(markdown)
 
