@@ -82,6 +82,10 @@ TORCH_LIBRARY(minitransformer, m) {
         "-> (Tensor, Tensor, Tensor)");
   m.def("cross_entropy_backward(Tensor logits, Tensor targets, Tensor row_max, Tensor log_sum, "
         "Tensor grad_losses, int ignore_index, float label_smoothing) -> Tensor");
+  // The same gradient written over the logits, for a caller that owns them and needs them no more (a chunk of
+  // nn/linear_cross_entropy.py): no second rows x classes buffer.
+  m.def("cross_entropy_backward_(Tensor(a!) logits, Tensor targets, Tensor row_max, Tensor log_sum, "
+        "Tensor grad_losses, int ignore_index, float label_smoothing) -> ()");
   // One rung of the CUDA cross-entropy ladder (csrc/kernels/cross_entropy_ladder.cuh), forward and backward,
   // run on CPU tensors by the emulator.
   m.def("emulated_cross_entropy_forward(Tensor logits, Tensor targets, int ignore_index, float label_smoothing, "

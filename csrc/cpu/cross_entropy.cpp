@@ -11,7 +11,7 @@
 // classes that matter, while x_c - (m + l) in float32 would lose the bits of m's rounding (at logits ~1e3,
 // 1e-4 of the gradient). Rows whose target is ignore_index have loss 0 and gradient 0. bfloat16 and float16
 // logits are widened to float32 (rows.h: widened): m and l are float32 for them, the losses and the gradient
-// are rounded to the logits' dtype.
+// are rounded to the logits' dtype. cross_entropy_backward_ writes the same gradient over the logits.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/cpu/vec/functional.h>
@@ -92,12 +92,12 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> cross_entropy_forward(const at::T
   return {losses.to(logits_in.scalar_type()), row_max, log_sum};
 }
 
-at::Tensor cross_entropy_backward(const at::Tensor& logits_in, const at::Tensor& targets_in,
-                                  const at::Tensor& row_max_in, const at::Tensor& log_sum_in,
-                                  const at::Tensor& grad_losses_in, int64_t ignore_index, double label_smoothing) {
-  const char* op = "minitransformer::cross_entropy_backward";
+// Checks of the backward's arguments against logits_in (rows, classes).
+void check_backward_args(const at::Tensor& logits_in, const at::Tensor& targets_in, const at::Tensor& row_max_in,
+                         const at::Tensor& log_sum_in, const at::Tensor& grad_losses_in, double label_smoothing,
+                         const char* op) {
   check_cross_entropy_args(logits_in, targets_in, label_smoothing, op);
-  const int64_t rows = logits_in.size(0), classes = logits_in.size(1);
+  const int64_t rows = logits_in.size(0);
   const at::ScalarType stats_dtype = compute_dtype(logits_in.scalar_type());
   for (const auto* per_row : {&row_max_in, &log_sum_in, &grad_losses_in})
     TORCH_CHECK(per_row->dim() == 1 && per_row->size(0) == rows, op, ": row_max, log_sum and grad_losses must be (",
@@ -106,10 +106,17 @@ at::Tensor cross_entropy_backward(const at::Tensor& logits_in, const at::Tensor&
               ": row_max and log_sum must be ", stats_dtype, " for logits of dtype ", logits_in.scalar_type());
   TORCH_CHECK(grad_losses_in.scalar_type() == logits_in.scalar_type(), op, ": grad_losses must have logits' dtype ",
               logits_in.scalar_type(), ", got ", grad_losses_in.scalar_type());
-  const at::Tensor logits = widened(logits_in).contiguous(), targets = targets_in.contiguous();
+}
+
+// grad_logits = d loss / d logits for contiguous float32 or float64 logits; grad_logits may be logits itself
+// (each element is read before it is written, by the same thread).
+void write_gradient(const at::Tensor& logits, const at::Tensor& targets_in, const at::Tensor& row_max_in,
+                    const at::Tensor& log_sum_in, const at::Tensor& grad_losses_in, int64_t ignore_index,
+                    double label_smoothing, at::Tensor& grad_logits) {
+  const int64_t rows = logits.size(0), classes = logits.size(1);
+  const at::Tensor targets = targets_in.contiguous();
   const at::Tensor row_max = row_max_in.contiguous(), log_sum = log_sum_in.contiguous();
   const at::Tensor grad_losses = widened(grad_losses_in).contiguous();
-  at::Tensor grad_logits = empty_output(logits.sizes(), logits.options());
   AT_DISPATCH_FLOATING_TYPES(logits.scalar_type(), "cross_entropy", [&] {
     using Vec = Vectorized<scalar_t>;
     const scalar_t* x = logits.const_data_ptr<scalar_t>();
@@ -132,7 +139,34 @@ at::Tensor cross_entropy_backward(const at::Tensor& logits_in, const at::Tensor&
       }
     });
   });
+}
+
+at::Tensor cross_entropy_backward(const at::Tensor& logits_in, const at::Tensor& targets,
+                                  const at::Tensor& row_max, const at::Tensor& log_sum,
+                                  const at::Tensor& grad_losses, int64_t ignore_index, double label_smoothing) {
+  check_backward_args(logits_in, targets, row_max, log_sum, grad_losses, label_smoothing,
+                      "minitransformer::cross_entropy_backward");
+  const at::Tensor logits = widened(logits_in).contiguous();
+  at::Tensor grad_logits = empty_output(logits.sizes(), logits.options());
+  write_gradient(logits, targets, row_max, log_sum, grad_losses, ignore_index, label_smoothing, grad_logits);
   return grad_logits.to(logits_in.scalar_type());
+}
+
+// In place: float32 and float64 logits that are contiguous are overwritten directly; others (bfloat16 and
+// float16, computed in float32; strided views) get the gradient computed apart and copied back.
+void cross_entropy_backward_(at::Tensor& logits, const at::Tensor& targets, const at::Tensor& row_max,
+                             const at::Tensor& log_sum, const at::Tensor& grad_losses, int64_t ignore_index,
+                             double label_smoothing) {
+  check_backward_args(logits, targets, row_max, log_sum, grad_losses, label_smoothing,
+                      "minitransformer::cross_entropy_backward_");
+  const bool direct = logits.is_contiguous() && at::isFloatingType(logits.scalar_type()) &&
+                      logits.scalar_type() != at::kBFloat16 && logits.scalar_type() != at::kHalf;
+  if (direct) {
+    write_gradient(logits, targets, row_max, log_sum, grad_losses, ignore_index, label_smoothing, logits);
+    return;
+  }
+  logits.copy_(cross_entropy_backward(logits, targets, row_max, log_sum, grad_losses, ignore_index,
+                                      label_smoothing));
 }
 
 }  // namespace
@@ -140,6 +174,7 @@ at::Tensor cross_entropy_backward(const at::Tensor& logits_in, const at::Tensor&
 TORCH_LIBRARY_IMPL(minitransformer, CPU, m) {
   m.impl("cross_entropy_forward", &cross_entropy_forward);
   m.impl("cross_entropy_backward", &cross_entropy_backward);
+  m.impl("cross_entropy_backward_", &cross_entropy_backward_);
 }
 
 }  // namespace mt::cpu

@@ -21,7 +21,7 @@ from minitransformer.data.text.tokenizer import CLS_ID, SEP_ID
 from minitransformer.models.bert import INIT_STD, position_table
 from minitransformer.models.config import TransformerConfig
 from minitransformer.nn import Dropout, Embedding, LayerNorm, TransformerEncoderLayer
-from minitransformer.nn.backends import resolve_backend
+from minitransformer.nn.backends import on_device, resolve_backend
 from minitransformer.nn.linear_cross_entropy import linear_cross_entropy
 from minitransformer.nn.losses import cross_entropy
 
@@ -71,7 +71,8 @@ class GPT(nn.Module):
         inputs, targets = batch
         if self.backend == "fused":
             hidden = self.hidden_states(inputs)  # (B, T, d_model)
-            return linear_cross_entropy(hidden.flatten(0, 1), self.token_embeddings.weight, None, targets.flatten()), {}
+            return linear_cross_entropy(hidden.flatten(0, 1), self.token_embeddings.weight, None, targets.flatten(),
+                                        backend=on_device(self.backend, hidden)), {}
         return cross_entropy(self(inputs), targets, backend=self.backend), {}
 
     @torch.no_grad()

@@ -14,10 +14,10 @@ from minitransformer.ops import autocast  # noqa: F401  (the ops' autocast rules
 from minitransformer.ops._extension import HAS_CUDA_KERNELS, kernel_versions
 from minitransformer.ops.attention import attention
 from minitransformer.ops.bias_gelu import bias_gelu
-from minitransformer.ops.cross_entropy import cross_entropy
+from minitransformer.ops.cross_entropy import cross_entropy, cross_entropy_and_gradient_
 from minitransformer.ops.dropout import dropout_add
 from minitransformer.ops.layer_norm import layer_norm
 from minitransformer.ops.softmax import softmax
 
-__all__ = ["HAS_CUDA_KERNELS", "attention", "bias_gelu", "cross_entropy", "dropout_add", "kernel_versions",
-           "layer_norm", "softmax"]
+__all__ = ["HAS_CUDA_KERNELS", "attention", "bias_gelu", "cross_entropy", "cross_entropy_and_gradient_",
+           "dropout_add", "kernel_versions", "layer_norm", "softmax"]

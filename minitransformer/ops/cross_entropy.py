@@ -60,6 +60,27 @@ torch.library.register_autograd("minitransformer::cross_entropy_forward", _backw
                                 setup_context=_save_for_backward)
 
 
+@torch.library.register_fake("minitransformer::cross_entropy_backward_")
+def _backward_inplace_fake(logits, targets, row_max, log_sum, grad_losses, ignore_index, label_smoothing):
+    return None
+
+
+@torch.library.impl("minitransformer::cross_entropy_backward_", "CompositeExplicitAutograd")
+def _backward_inplace_elsewhere(logits, targets, row_max, log_sum, grad_losses, ignore_index, label_smoothing):
+    """Devices without an in-place kernel (the CPU has one): the gradient computed apart, then copied over."""
+    logits.copy_(_ops.cross_entropy_backward(logits, targets, row_max, log_sum, grad_losses, ignore_index,
+                                             label_smoothing))
+
+
+def cross_entropy_and_gradient_(logits, targets, grad_losses, ignore_index=-100):
+    """Per-row losses of ``logits`` (rows, C) against ``targets`` (rows,), with ``logits`` overwritten by
+    d(sum_r grad_losses_r loss_r) / d logits: two passes per row and no second (rows, C) buffer, for a caller
+    that owns the logits (nn/linear_cross_entropy.py's chunks). Not differentiable itself."""
+    losses, row_max, log_sum = _ops.cross_entropy_forward(logits, targets, int(ignore_index), 0.0)
+    _ops.cross_entropy_backward_(logits, targets, row_max, log_sum, grad_losses, int(ignore_index), 0.0)
+    return losses
+
+
 def cross_entropy(logits, targets, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
     """Cross-entropy of ``logits`` (..., C) against class ids ``targets`` (...), class dimension last (as
     nn/losses.py). "mean" divides by the number of targets that are not ``ignore_index`` (0 when none is)."""

@@ -95,6 +95,35 @@ def test_opcheck():
                               (logits.detach(), targets, row_max, log_sum, torch.ones(6, dtype=dtype), IGNORE, 0.1))
 
 
+@pytest.mark.parametrize("dtype", CPU_DTYPES)
+@given(case=cross_entropy_inputs(), transposed=st.booleans())
+def test_in_place_backward_writes_the_same_gradient_over_the_logits(dtype, case, transposed):
+    """cross_entropy_backward_ = cross_entropy_backward, bit for bit, on contiguous logits (written directly in
+    float32 and float64) and on transposed views (computed apart and copied back)."""
+    logits, targets, smoothing = case
+    x = torch.tensor(logits.T, dtype=dtype).t() if transposed else torch.tensor(logits, dtype=dtype)
+    targets, grad_losses = torch.tensor(targets), torch.rand(len(targets)).to(dtype)
+    _, row_max, log_sum = torch.ops.minitransformer.cross_entropy_forward(x, targets, IGNORE, smoothing)
+    expected = torch.ops.minitransformer.cross_entropy_backward(x, targets, row_max, log_sum, grad_losses, IGNORE,
+                                                                smoothing)
+    torch.ops.minitransformer.cross_entropy_backward_(x, targets, row_max, log_sum, grad_losses, IGNORE, smoothing)
+    assert torch.equal(x, expected)
+
+
+def test_loss_and_gradient_in_place_matches_the_op_and_its_autograd():
+    x = torch.randn(9, 40, requires_grad=True)
+    targets, weights = torch.tensor([0, 39, IGNORE, 3, 3, 7, 1, 2, 5]), torch.rand(9)
+    losses = ops.cross_entropy(x, targets, IGNORE, reduction="none")
+    (losses * weights).sum().backward()
+    logits = x.detach().clone()
+    torch.testing.assert_close(ops.cross_entropy_and_gradient_(logits, targets, weights, IGNORE), losses.detach(),
+                               rtol=0, atol=0)
+    torch.testing.assert_close(logits, x.grad, rtol=0, atol=0)
+    torch.library.opcheck(torch.ops.minitransformer.cross_entropy_backward_,
+                          (x.detach().clone(), targets, *torch.ops.minitransformer.cross_entropy_forward(
+                              x.detach(), targets, IGNORE, 0.0)[1:], weights, IGNORE, 0.0))
+
+
 @pytest.mark.parametrize("targets, match", [
     (torch.tensor([0, 5]), r"target 5 at row 1 is not in \[0, 5\)"),
     (torch.tensor([0, -1]), r"target -1 at row 1"),
