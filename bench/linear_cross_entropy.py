@@ -1,7 +1,9 @@
 """Chunked linear + cross-entropy (``nn.linear_cross_entropy``) against the unfused
 ``F.cross_entropy(F.linear(x, W, b), y)``: peak memory and time of forward + backward.
 
-Rows 4,096, width d 128 / 768, vocabulary V 8,000 / 30,000, float32, chunk 512 rows. Memory, two ways:
+Rows 4,096, width d 128 / 768, vocabulary V 8,000 / 30,000, float32, chunk 512 rows; the chunked form with
+each backend: "chunked" (eager: torch ops per chunk) and "chunked fused" (the fused cross-entropy op, the
+gradient written over the chunk's logits). Memory, two ways:
 
 * counted: the bytes autograd keeps for the backward (``saved_tensors_hooks``, each storage once) and the
   bytes of the logits-sized tensors the unfused form makes (R·V floats each);
@@ -36,6 +38,7 @@ MB = 1e6
 
 def losses():
     return {"chunked": lambda x, w, b, y: linear_cross_entropy(x, w, b, y, chunk_size=CHUNK),
+            "chunked fused": lambda x, w, b, y: linear_cross_entropy(x, w, b, y, chunk_size=CHUNK, backend="fused"),
             "unfused": lambda x, w, b, y: F.cross_entropy(F.linear(x, w, b), y)}
 
 
@@ -80,8 +83,8 @@ def measure_peak(name, d, vocab):
 
 
 def peak_in_fresh_process(name, d, vocab):
-    out = subprocess.run([sys.executable, __file__, "--peak", name, str(d), str(vocab)], capture_output=True,
-                         text=True, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    out = subprocess.run([sys.executable, __file__, "--peak", name.replace(" ", "_"), str(d), str(vocab)],
+                         capture_output=True, text=True, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -91,7 +94,7 @@ def main(argv=None):
     parser.add_argument("--peak", nargs=3, metavar=("NAME", "D", "V"), help=argparse.SUPPRESS)  # the child
     args = parser.parse_args(argv)
     if args.peak:
-        name, d, vocab = args.peak[0], int(args.peak[1]), int(args.peak[2])
+        name, d, vocab = args.peak[0].replace("_", " "), int(args.peak[1]), int(args.peak[2])
         print(json.dumps(measure_peak(name, d, vocab)))
         return
     torch.set_num_threads(1)
@@ -108,22 +111,27 @@ def main(argv=None):
         seconds = time_interleaved({name: call(loss) for name, loss in losses().items()}, repeats=repeats, warmup=1)
         record = {"rows": ROWS, "d": d, "vocab": vocab, "chunk_size": CHUNK, "logits_bytes": 4 * ROWS * vocab,
                   "peak_bytes": peak, "saved_bytes": saved, "seconds": seconds,
-                  "peak_ratio": peak["chunked"] / peak["unfused"], "time_ratio": seconds["chunked"] / seconds["unfused"]}
+                  "peak_ratio": peak["chunked"] / peak["unfused"], "time_ratio": seconds["chunked"] / seconds["unfused"],
+                  "fused_peak_ratio": peak["chunked fused"] / peak["unfused"],
+                  "fused_time_ratio": seconds["chunked fused"] / seconds["unfused"]}
         records.append(record)
         rows.append([d, f"{vocab:,}", f"{record['logits_bytes'] / MB:.0f}",
                      f"{saved['unfused'] / MB:.0f}", f"{saved['chunked'] / MB:.0f}",
-                     f"{peak['unfused'] / MB:.0f}", f"{peak['chunked'] / MB:.0f}", f"{record['peak_ratio']:.2f}",
-                     f"{1e3 * seconds['unfused']:.0f}", f"{record['time_ratio']:.2f}"])
+                     f"{peak['unfused'] / MB:.0f}", f"{peak['chunked'] / MB:.0f}", f"{peak['chunked fused'] / MB:.0f}",
+                     f"{record['peak_ratio']:.2f}", f"{1e3 * seconds['unfused']:.0f}", f"{record['time_ratio']:.2f}",
+                     f"{record['fused_time_ratio']:.2f}"])
         print(rows[-1], flush=True)
     markdown = ("# Chunked linear + cross-entropy vs the unfused form\n\n`bench/linear_cross_entropy.py`"
                 f"{' --quick' if args.quick else ''}: forward + backward of `nn.linear_cross_entropy` (chunks of "
-                f"{CHUNK} rows) and of `F.cross_entropy(F.linear(x, W, b), y)`, {ROWS:,} rows, float32, one thread. "
+                f"{CHUNK} rows; eager and fused backends) and of `F.cross_entropy(F.linear(x, W, b), y)`, {ROWS:,} "
+                "rows, float32, one thread. "
                 "Saved: the bytes autograd keeps for the backward. Peak: the resident memory of a fresh process "
                 "over the call, above the inputs and their `.grad` buffers. Time: interleaved, median of "
                 f"{repeats} after a warm-up; a ratio below 1: chunked is smaller / faster.\n\n"
                 + markdown_table(["d", "V", "logits (MB)", "saved unfused (MB)", "saved chunked (MB)",
-                                  "peak unfused (MB)", "peak chunked (MB)", "peak chunked / unfused",
-                                  "unfused (ms)", "time chunked / unfused"], rows))
+                                  "peak unfused (MB)", "peak chunked (MB)", "peak chunked fused (MB)",
+                                  "peak chunked / unfused", "unfused (ms)", "time chunked / unfused",
+                                  "time chunked fused / unfused"], rows))
     write_results("linear_cross_entropy_quick" if args.quick else "linear_cross_entropy",
                   {"machine": machine_info(), "runs": records}, markdown)
     print(markdown)
