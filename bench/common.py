@@ -6,9 +6,11 @@ run* — on a shared 2-core VM a bare time means little; a ratio measured side b
 """
 
 import contextlib
+import ctypes
 import json
 import os
 import platform
+import resource
 import statistics
 import sys
 import time
@@ -76,6 +78,28 @@ def time_interleaved(functions, *, repeats=30, warmup=3, device="cpu", min_secon
             samples[name].append(_time_call(functions[name], device))
         turn = (turn + 1) % len(names)
     return {name: statistics.median(s) for name, s in samples.items()}
+
+
+def keep_freed_memory():
+    """glibc keeps freed memory in the process for reuse: no mmap'd allocation below 1 GiB (those return to
+    the kernel when freed) and no trimming of the heap's top."""
+    libc = ctypes.CDLL("libc.so.6")
+    m_trim_threshold, m_mmap_threshold = -1, -3  # mallopt's parameter numbers (malloc.h)
+    if not (libc.mallopt(m_mmap_threshold, 1 << 30) and libc.mallopt(m_trim_threshold, 2**31 - 1)):
+        raise SystemExit("--keep-freed-memory: glibc's mallopt refused the settings")
+
+
+def counting_page_faults(steps):
+    """``(steps, faults)``: each step wrapped to append its minor page faults to ``faults[name]``."""
+    faults = {name: [] for name in steps}
+
+    def counted(name, step):
+        def run():
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            step()
+            faults[name].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+        return run
+    return {name: counted(name, step) for name, step in steps.items()}, faults
 
 
 def copy_bandwidth(numel=64 * 1024 * 1024, repeats=10):

@@ -6,11 +6,14 @@ Hugging Face's, at bench/train_step.py's configuration, each op's self CPU time 
     optimizer         everything AdamW's step and zero_grad run (aten::_foreach_*, lerp_, addcdiv_, sqrt, ...)
     element-wise      everything else: LayerNorm, GELU, dropout, residual adds, the loss, copies, indexing
 
-The element-wise share is the part of the step the fused training ops exist to shrink.
+The element-wise share is the part of the step the fused training ops exist to shrink. Both shapes of
+bench/train_step.py; the process keeps freed memory for reuse (bench/common.py:keep_freed_memory), so page
+faults, which depend on the allocator's state, do not land in whichever op happens to allocate.
 
     .venv/bin/python bench/step_profile.py     # -> bench/results/train_step_profile.{json,md}
 """
 
+import itertools
 import os
 import sys
 
@@ -18,7 +21,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile, record_function
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import machine_info, markdown_table, native_stderr_silenced, write_results  # noqa: E402
+from common import keep_freed_memory, machine_info, markdown_table, native_stderr_silenced, write_results  # noqa: E402
 from train_step import SHAPES, bert_steps, gpt_steps  # noqa: E402
 
 GEMM = ("aten::mm", "aten::addmm", "aten::bmm", "aten::matmul", "aten::linear")
@@ -57,9 +60,9 @@ def profile_step(step):
 
 def main():
     torch.set_num_threads(1)
+    keep_freed_memory()
     rows, records = [], []
-    for model, make_steps in (("BERT", bert_steps), ("GPT", gpt_steps)):
-        batch, length = SHAPES[0]
+    for (model, make_steps), (batch, length) in itertools.product((("BERT", bert_steps), ("GPT", gpt_steps)), SHAPES):
         steps = make_steps(batch, length, torch.Generator().manual_seed(0), False)
         for name in ("hf", "fused", "eager"):
             totals = profile_step(steps[name])
@@ -71,8 +74,9 @@ def main():
             print(rows[-1], flush=True)
     markdown = ("# Where a training step's time goes\n\n`bench/step_profile.py`: torch.profiler, self CPU time "
                 f"per step (ms, share of the step), mean of {PROFILED_STEPS} steps after {WARMUP}, 1 thread, "
-                "bench/train_step.py's configuration. Profiling adds its own overhead to every op call, so "
-                "compare shares and sides within a row group, not these times with train_step.md's.\n\n"
+                "bench/train_step.py's configuration, freed memory kept for reuse (no page faults). Profiling "
+                "adds its own overhead to every op call, so compare shares and sides within a row group, not "
+                "these times with train_step.md's.\n\n"
                 + markdown_table(["model", "(batch, length)", "side", "total", *GROUPS], rows))
     write_results("train_step_profile", {"machine": machine_info(), "runs": records}, markdown)
     print(markdown)

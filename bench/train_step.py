@@ -30,9 +30,7 @@ trimming of the heap), as jemalloc or tcmalloc would, so no side pays faults; re
 """
 
 import argparse
-import ctypes
 import os
-import resource
 import statistics
 import sys
 
@@ -40,7 +38,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import machine_info, markdown_table, native_stderr_silenced, time_interleaved, write_results  # noqa: E402
+from common import (counting_page_faults, keep_freed_memory, machine_info, markdown_table,  # noqa: E402
+                    native_stderr_silenced, time_interleaved, write_results)
 
 from minitransformer.data.pretraining.windows import mlm_window_batch  # noqa: E402
 from minitransformer.models.bert import BertConfig, BertForPreTraining  # noqa: E402
@@ -122,28 +121,6 @@ def all_steps(make_hf, hf_loss, make_ours, ours_loss, compiled):
         for backend in BACKENDS:
             steps[prefix + backend] = step_function(make_ours(backend), ours_loss, compiled=bool(prefix))
     return steps
-
-
-def keep_freed_memory():
-    """glibc keeps freed memory in the process for reuse: no mmap'd allocation below 1 GiB (those return to
-    the kernel when freed) and no trimming of the heap's top."""
-    libc = ctypes.CDLL("libc.so.6")
-    m_trim_threshold, m_mmap_threshold = -1, -3  # mallopt's parameter numbers (malloc.h)
-    if not (libc.mallopt(m_mmap_threshold, 1 << 30) and libc.mallopt(m_trim_threshold, 2**31 - 1)):
-        raise SystemExit("--keep-freed-memory: glibc's mallopt refused the settings")
-
-
-def counting_page_faults(steps):
-    """``(steps, faults)``: each step wrapped to append its minor page faults to ``faults[name]``."""
-    faults = {name: [] for name in steps}
-
-    def counted(name, step):
-        def run():
-            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-            step()
-            faults[name].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
-        return run
-    return {name: counted(name, step) for name, step in steps.items()}, faults
 
 
 def main(argv=None):

@@ -15,19 +15,26 @@ kernel is first checked in that dtype against the NumPy float64 reference, forwa
 (bench/cuda_checks.py), and timed with CUDA events only if it passes. On CUDA tensors the ops run the
 best rung of their ladder (no op picks another rung there), so that rung is what is checked and timed.
 
+Each call's page faults are counted: under glibc's default allocator a call whose output blocks went back to
+the kernel pays a fault per 4 KiB page to get them again, and which side pays depends on the allocations
+around it. --keep-freed-memory keeps freed memory in the process (bench/common.py), so neither side does.
+
     .venv/bin/python bench/training_ops.py [--quick] [--threads N] [--device cpu|cuda] [--dtype D]
-        ->  bench/results/training_ops[_cuda][_D].{json,md}  (D only when not float32)
+                                           [--keep-freed-memory]
+        ->  bench/results/training_ops[_cuda][_D][_keep_memory].{json,md}  (D only when not float32)
 """
 
 import argparse
 import os
+import statistics
 import sys
 
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import machine_info, markdown_table, time_interleaved, write_results  # noqa: E402
+from common import (counting_page_faults, keep_freed_memory, machine_info, markdown_table,  # noqa: E402
+                    time_interleaved, write_results)
 from cuda_checks import check_device, versions_to_time  # noqa: E402
 
 from minitransformer import nn as mnn  # noqa: E402
@@ -86,7 +93,10 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--dtype", default="float32", choices=list(DTYPES), help="the inputs' dtype (default float32)")
+    parser.add_argument("--keep-freed-memory", action="store_true", help="no page faults from re-allocation")
     args = parser.parse_args(argv)
+    if args.keep_freed_memory:
+        keep_freed_memory()
     check_device(parser, args.device)
     torch.set_num_threads(args.threads)
     dtype = DTYPES[args.dtype]
@@ -95,21 +105,29 @@ def main(argv=None):
     repeats, warmup = (5, 2) if args.quick else (20, 3)
     rows, records = [], []
     for op, width, inputs, grad_output, functions in cases(torch.Generator().manual_seed(0), args.device, dtype):
-        seconds = time_interleaved({name: forward_backward(f, inputs, grad_output) for name, f in functions.items()},
-                                   repeats=repeats, warmup=warmup, device=args.device)
+        calls, faults = counting_page_faults({name: forward_backward(f, inputs, grad_output)
+                                              for name, f in functions.items()})
+        seconds = time_interleaved(calls, repeats=repeats, warmup=warmup, device=args.device)
+        page_faults = {name: statistics.median(counts[warmup:]) for name, counts in faults.items()}
         records.append({"op": op, "rows": ROWS, "width": width, "dtype": args.dtype, "seconds": seconds,
+                        "page_faults_per_call": page_faults,
                         "checked_cuda_versions": checked.get(op, [])})
         rows.append([op, f"{ROWS} x {width:,}", f"{1e3 * seconds['torch']:.2f}",
-                     f"{seconds['ours'] / seconds['torch']:.2f}", f"{seconds['eager'] / seconds['torch']:.2f}"])
+                     f"{seconds['ours'] / seconds['torch']:.2f}", f"{seconds['eager'] / seconds['torch']:.2f}",
+                     f"{page_faults['ours']:,.0f} / {page_faults['torch']:,.0f}"])
         print(rows[-1], flush=True)
     half = dtype != torch.float32
-    device = (" --device cuda" if args.device == "cuda" else "") + (f" --dtype {args.dtype}" if half else "")
+    options = ((" --device cuda" if args.device == "cuda" else "") + (f" --dtype {args.dtype}" if half else "")
+              + (" --keep-freed-memory" if args.keep_freed_memory else ""))
     markdown = ("# Fused training ops: ours / PyTorch, forward + backward\n\n`bench/training_ops.py"
-                f"{' --quick' if args.quick else ''} --threads {args.threads}{device}`: interleaved in one run, median "
-                f"of {repeats} samples after {warmup} warm-ups, {args.dtype}. A ratio below 1: ours is faster.\n\n"
-                + markdown_table(["op", "shape", "torch (ms)", "ours / torch", "eager modules / torch"], rows))
+                f"{' --quick' if args.quick else ''} --threads {args.threads}{options}`: interleaved in one run, median "
+                f"of {repeats} samples after {warmup} warm-ups, {args.dtype}. A ratio below 1: ours is faster. Page "
+                "faults: the median per call.\n\n"
+                + markdown_table(["op", "shape", "torch (ms)", "ours / torch", "eager modules / torch",
+                                  "page faults / call: ours / torch"], rows))
     name = ("training_ops" + ("_cuda" if args.device == "cuda" else "") + ("_quick" if args.quick else "")
-            + (f"_{args.dtype}" if half else "") + (f"_{args.threads}threads" if args.threads != 1 else ""))
+            + (f"_{args.dtype}" if half else "") + (f"_{args.threads}threads" if args.threads != 1 else "")
+            + ("_keep_memory" if args.keep_freed_memory else ""))
     write_results(name, {"machine": machine_info(), "device": args.device, "threads": args.threads, "runs": records},
                   markdown)
     print(markdown)

@@ -1,5 +1,5 @@
-"""bench/train_step.py's page-fault accounting: each call's minor faults are counted, and
---keep-freed-memory makes a re-allocated buffer fault-free."""
+"""bench/common.py's page-fault accounting (bench/train_step.py and bench/training_ops.py): each call's minor
+faults are counted, and keep_freed_memory (their --keep-freed-memory) makes a re-allocated buffer fault-free."""
 
 import pathlib
 import subprocess
@@ -11,10 +11,10 @@ BUFFER = 64 * 2**20  # above glibc's largest dynamic mmap threshold (32 MiB): mm
 SCRIPT = f"""
 import sys
 sys.path.insert(0, {str(BENCH)!r})
-import train_step
+import common
 if sys.argv[1] == "keep":
-    train_step.keep_freed_memory()
-steps, faults = train_step.counting_page_faults({{"alloc": lambda: bytearray({BUFFER}), "idle": lambda: None}})
+    common.keep_freed_memory()
+steps, faults = common.counting_page_faults({{"alloc": lambda: bytearray({BUFFER}), "idle": lambda: None}})
 for _ in range(3):
     steps["alloc"](), steps["idle"]()
 print(faults["alloc"][-1], faults["idle"][-1])
