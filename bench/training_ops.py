@@ -111,9 +111,9 @@ def main(argv=None):
                                               for name, f in functions.items()})
         seconds = time_interleaved({name: calls[name] for name in ("ours", "torch")}, repeats=repeats,
                                    warmup=warmup, device=args.device)
-        page_faults = {name: statistics.median(counts[warmup:]) for name, counts in faults.items()}
         beside_eager = time_interleaved({name: calls[name] for name in ("torch", "eager")}, repeats=repeats,
                                         warmup=warmup, device=args.device)
+        page_faults = {name: statistics.median(counts[warmup:]) for name, counts in faults.items()}
         eager_ratio = beside_eager["eager"] / beside_eager["torch"]
         records.append({"op": op, "rows": ROWS, "width": width, "dtype": args.dtype, "seconds": seconds,
                         "seconds_eager_pairing": beside_eager, "page_faults_per_call": page_faults,

@@ -1,5 +1,6 @@
-"""bench/training_ops.py's cases run on small rows in every dtype: each side gets inputs of the dtype asked for,
-and the three sides (ours, torch, our eager modules) compute the same function (dropout: each its own mask)."""
+"""bench/training_ops.py on small rows: in every dtype each side of each case gets inputs of the dtype asked for,
+and the three sides (ours, torch, our eager modules) compute the same function (dropout: each its own mask);
+the whole benchmark runs and writes its table."""
 
 import importlib.util
 import pathlib
@@ -37,3 +38,10 @@ def test_every_side_of_every_case_runs_in_the_dtype_asked_for(bench, dtype):
         for name in ("ours", "eager"):
             error = (outputs[name].float() - outputs["torch"].float()).abs().max() / scale
             assert error < tolerance, (op, width, name)
+
+
+def test_the_benchmark_runs_and_writes_its_table(bench, tmp_path, monkeypatch):
+    monkeypatch.setattr(sys.modules["common"], "RESULTS_DIR", str(tmp_path))
+    bench.main(["--quick", "--dtype", "bfloat16"])
+    table = (tmp_path / "training_ops_quick_bfloat16.md").read_text()
+    assert "--dtype bfloat16" in table and table.count("| layer_norm |") == 2
