@@ -7,9 +7,9 @@ gradient written over the chunk's logits). Memory, two ways:
 
 * counted: the bytes autograd keeps for the backward (``saved_tensors_hooks``, each storage once) and the
   bytes of the logits-sized tensors the unfused form makes (R·V floats each);
-* measured: the peak resident memory of a fresh process over the call, above what it held just before
-  (``/proc/self/clear_refs`` resets the kernel's high-water mark VmHWM; glibc returns large blocks to the
-  system when they are freed, so RSS follows the live tensors). The inputs, the gradient buffers ``.grad``
+* measured: the peak resident memory of a fresh process over the call, above what it held just before, the
+  median of three processes (``/proc/self/clear_refs`` resets the kernel's high-water mark VmHWM; glibc
+  returns large blocks to the system when they are freed, so RSS follows the live tensors). The inputs, the gradient buffers ``.grad``
   and torch itself are in the baseline, not in the peak.
 
 Time: forward + backward of each, interleaved (bench/common.py), median, one thread.
@@ -20,6 +20,7 @@ Time: forward + backward of each, interleaved (bench/common.py), median, one thr
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 
@@ -82,10 +83,15 @@ def measure_peak(name, d, vocab):
     return (resident_kb("VmHWM") - baseline) * 1024
 
 
-def peak_in_fresh_process(name, d, vocab):
-    out = subprocess.run([sys.executable, __file__, "--peak", name.replace(" ", "_"), str(d), str(vocab)],
-                         capture_output=True, text=True, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def peak_in_fresh_process(name, d, vocab, processes=3):
+    """The median over ``processes`` fresh processes: one peak moves by tens of MB with where glibc happens to
+    place and release the large blocks."""
+    peaks = []
+    for _ in range(processes):
+        out = subprocess.run([sys.executable, __file__, "--peak", name.replace(" ", "_"), str(d), str(vocab)],
+                             capture_output=True, text=True, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        peaks.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return statistics.median(peaks)
 
 
 def main(argv=None):
@@ -126,7 +132,8 @@ def main(argv=None):
                 f"{CHUNK} rows; eager and fused backends) and of `F.cross_entropy(F.linear(x, W, b), y)`, {ROWS:,} "
                 "rows, float32, one thread. "
                 "Saved: the bytes autograd keeps for the backward. Peak: the resident memory of a fresh process "
-                "over the call, above the inputs and their `.grad` buffers. Time: interleaved, median of "
+                "over the call (median of three), above the inputs and their `.grad` buffers. Time: interleaved, "
+                "median of "
                 f"{repeats} after a warm-up; a ratio below 1: chunked is smaller / faster.\n\n"
                 + markdown_table(["d", "V", "logits (MB)", "saved unfused (MB)", "saved chunked (MB)",
                                   "peak unfused (MB)", "peak chunked (MB)", "peak chunked fused (MB)",
