@@ -144,12 +144,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> attention_backward(
   const at::Tensor q = rows_contiguous(widened(q_in)), k = rows_contiguous(widened(k_in)),
                    v = rows_contiguous(widened(v_in)), out = rows_contiguous(widened(out_in)),
                    grad_out = rows_contiguous(widened(grad_out_in));
-  // Each gradient in (B, N, H, D) memory, viewed as (B, H, N, D) (as the forward's output): the heads'
-  // merge back into (B, N, E) is then a view, not a copy, in the projection's backward.
-  const auto heads_last = [&](const at::Tensor& t) {
-    return at::empty({t.size(0), t.size(2), t.size(1), t.size(3)}, t.options()).transpose(1, 2);
-  };
-  at::Tensor grad_q = heads_last(q), grad_k = heads_last(k), grad_v = heads_last(v);
+  // In (B, N, H, D) memory, as the forward's output: the projection's backward splits the heads by a view.
+  at::Tensor grad_q = empty_heads_last(q), grad_k = empty_heads_last(k), grad_v = empty_heads_last(v);
   if (q.numel() == 0 || k.numel() == 0) {
     grad_q.zero_(), grad_k.zero_(), grad_v.zero_();
   } else {

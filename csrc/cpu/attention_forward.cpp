@@ -124,10 +124,7 @@ std::tuple<at::Tensor, at::Tensor> attention_forward(const at::Tensor& q_in, con
   // GEMM work); the output is rounded once to q's dtype.
   const at::Tensor q = rows_contiguous(widened(q_in)), k = rows_contiguous(widened(k_in)),
                    v = rows_contiguous(widened(v_in));
-  // The output lives in (B, N_q, H, D) memory, seen as (B, H, N_q, D) (rows stay unit-stride, row stride
-  // H D): a token's heads side by side, as MultiHeadAttention concatenates them, so that the concatenation
-  // and its gradient are views, not copies (SDPA's CPU kernel does the same).
-  at::Tensor out = at::empty({q.size(0), q.size(2), q.size(1), q.size(3)}, q.options()).transpose(1, 2);
+  at::Tensor out = empty_heads_last(q);  // (B, H, N_q, D) in (B, N_q, H, D) memory
   at::Tensor lse = at::empty({q.size(0), q.size(1), q.size(2)}, q.options().dtype(lse_dtype(q_in)));
   if (q.numel() == 0) return {out.to(q_in.scalar_type()), lse};
   if (k.size(2) == 0)

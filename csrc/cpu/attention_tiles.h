@@ -76,6 +76,13 @@ T* data(const at::Tensor& t) {
   return t.data_ptr<T>();
 }
 
+// An uninitialised (B, H, N, D) tensor like t, in (B, N, H, D) memory (rows unit-stride, row stride H D): a
+// token's heads side by side, as MultiHeadAttention concatenates them, so that joining or splitting the heads
+// is a view, not a copy (SDPA's CPU kernel does the same). The output and the q, k, v gradients use it.
+inline at::Tensor empty_heads_last(const at::Tensor& t) {
+  return at::empty({t.size(0), t.size(2), t.size(1), t.size(3)}, t.options()).transpose(1, 2);
+}
+
 template <typename T>
 HeadView<T> head_view(const at::Tensor& t, int64_t b, int64_t h) {
   return {t.data_ptr<T>() + b * t.stride(0) + h * t.stride(1), t.stride(2)};

@@ -159,9 +159,8 @@ void cross_entropy_backward_(at::Tensor& logits, const at::Tensor& targets, cons
                              double label_smoothing) {
   check_backward_args(logits, targets, row_max, log_sum, grad_losses, label_smoothing,
                       "minitransformer::cross_entropy_backward_");
-  const bool direct = logits.is_contiguous() && at::isFloatingType(logits.scalar_type()) &&
-                      logits.scalar_type() != at::kBFloat16 && logits.scalar_type() != at::kHalf;
-  if (direct) {
+  const bool full_precision = logits.scalar_type() == at::kFloat || logits.scalar_type() == at::kDouble;
+  if (full_precision && logits.is_contiguous()) {
     write_gradient(logits, targets, row_max, log_sum, grad_losses, ignore_index, label_smoothing, logits);
     return;
   }

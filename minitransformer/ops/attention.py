@@ -16,10 +16,10 @@ Backends of :func:`attention`:
 * ``"fused"`` (default) — our op on q's device: tiled BLAS GEMMs + at::vec online softmax on the CPU
   (csrc/cpu/attention_forward.cpp; float32 and float64, and bfloat16 and float16 computed in float32, lse
   float32: ops/dtypes.py; the output and the gradients of q, k and v are (B, H, N, D) views of (B, N, H, D)
-  memory, so that joining the heads back into (B, N, H D), and splitting them in the backward, is free); the best CUDA kernel on the GPU (float32, float16,
-  bfloat16; D a multiple of 8 in 16..128), or rung ``version`` of the ladder (csrc/kernels/attention_v*.cuh);
-  the best kernel for float32 leaves out the tensor-core rungs (``TENSOR_CORE_VERSIONS``), which round to
-  half precision;
+  memory, so that joining the heads back into (B, N, H D), and splitting them in the backward, is free); the
+  best CUDA kernel on the GPU (float32, float16, bfloat16; D a multiple of 8 in 16..128), or rung
+  ``version`` of the ladder (csrc/kernels/attention_v*.cuh); the best kernel for float32 leaves out the
+  tensor-core rungs (``TENSOR_CORE_VERSIONS``), which round to half precision;
 * ``"emulated"`` — CUDA kernel ``version`` run on CPU tensors by the CUDA emulator (csrc/emu/): float32, float16
   and bfloat16, as on CUDA (lse float32).
 
@@ -62,14 +62,19 @@ def _check_fake_inputs(op, q, k, v, key_padding_mask):
                            f"got {tuple(key_padding_mask.shape)}")
 
 
+def _empty_like(t, heads_last):
+    """An empty (B, H, N, D) tensor like ``t``: contiguous, or in (B, N, H, D) memory as the CPU kernels make
+    their output and gradients."""
+    if not heads_last:
+        return torch.empty(t.shape, dtype=t.dtype, device=t.device)
+    batch, heads, length, dim = t.shape
+    return torch.empty((batch, length, heads, dim), dtype=t.dtype, device=t.device).transpose(1, 2)
+
+
 def _forward_fake(op):
     def fake(q, k, v, causal, key_padding_mask, scale, *options):
         _check_fake_inputs(op, q, k, v, key_padding_mask)
-        batch, heads, n_q, dim = q.shape
-        if op == "minitransformer::attention_forward" and q.device.type == "cpu":  # (B, N_q, H, D) memory
-            out = torch.empty((batch, n_q, heads, dim), dtype=q.dtype, device=q.device).transpose(1, 2)
-        else:
-            out = torch.empty(q.shape, dtype=q.dtype, device=q.device)
+        out = _empty_like(q, heads_last=op == "minitransformer::attention_forward" and q.device.type == "cpu")
         return out, torch.empty(q.shape[:3], dtype=compute_dtype(q.dtype), device=q.device)
     return fake
 
@@ -79,10 +84,8 @@ def _backward_fake(op):
         _check_fake_inputs(op, q, k, v, key_padding_mask)
         if out.shape != q.shape or grad_out.shape != q.shape:
             raise RuntimeError(f"{op}: out and grad_out must have q's shape {tuple(q.shape)}")
-        if op == "minitransformer::attention_backward" and q.device.type == "cpu":  # (B, N, H, D) memory
-            return tuple(torch.empty((t.shape[0], t.shape[2], t.shape[1], t.shape[3]), dtype=t.dtype,
-                                     device=t.device).transpose(1, 2) for t in (q, k, v))
-        return tuple(torch.empty(t.shape, dtype=t.dtype, device=t.device) for t in (q, k, v))
+        heads_last = op == "minitransformer::attention_backward" and q.device.type == "cpu"
+        return tuple(_empty_like(t, heads_last) for t in (q, k, v))
     return fake
 
 
