@@ -9,8 +9,8 @@ gradient written over the chunk's logits). Memory, two ways:
   bytes of the logits-sized tensors the unfused form makes (R·V floats each);
 * measured: the peak resident memory of a fresh process over the call, above what it held just before, the
   median of three processes (``/proc/self/clear_refs`` resets the kernel's high-water mark VmHWM; glibc
-  returns large blocks to the system when they are freed, so RSS follows the live tensors). The inputs, the gradient buffers ``.grad``
-  and torch itself are in the baseline, not in the peak.
+  returns large blocks to the system when they are freed, so RSS follows the live tensors). The inputs, the
+  gradient buffers ``.grad`` and torch itself are in the baseline, not in the peak.
 
 Time: forward + backward of each, interleaved (bench/common.py), median, one thread.
 
@@ -117,7 +117,8 @@ def main(argv=None):
         seconds = time_interleaved({name: call(loss) for name, loss in losses().items()}, repeats=repeats, warmup=1)
         record = {"rows": ROWS, "d": d, "vocab": vocab, "chunk_size": CHUNK, "logits_bytes": 4 * ROWS * vocab,
                   "peak_bytes": peak, "saved_bytes": saved, "seconds": seconds,
-                  "peak_ratio": peak["chunked"] / peak["unfused"], "time_ratio": seconds["chunked"] / seconds["unfused"],
+                  "peak_ratio": peak["chunked"] / peak["unfused"],
+                  "time_ratio": seconds["chunked"] / seconds["unfused"],
                   "fused_peak_ratio": peak["chunked fused"] / peak["unfused"],
                   "fused_time_ratio": seconds["chunked fused"] / seconds["unfused"]}
         records.append(record)

@@ -21,8 +21,8 @@ Page faults: each call's minor page faults are counted (getrusage) and their med
 glibc's default allocator a step whose large buffers were handed back to the kernel pays a fault per 4 KiB
 page when it allocates them again, and how often that happens depends on what ran before. With
 ``--keep-freed-memory`` the process keeps freed memory for reuse instead (mallopt: no mmap below 1 GiB, no
-trimming of the heap), as jemalloc or tcmalloc would, so no side pays faults; results then go to
-``train_step_keep_memory``.
+trimming of the heap; the reason PyTorch's CPU performance guide suggests jemalloc or tcmalloc), so no side
+pays faults; results then go to ``train_step_keep_memory``.
 
     .venv/bin/python bench/train_step.py            # -> bench/results/train_step.{json,md}
     .venv/bin/python bench/train_step.py --quick    # fewer samples (CI-sized)
