@@ -2,13 +2,14 @@
 // Implementations attach elsewhere with TORCH_LIBRARY_IMPL (csrc/cpu/, csrc/cuda/, csrc/emu/); fake
 // (meta) kernels and autograd are registered from Python (minitransformer/ops/), except layer_norm_forward's
 // autograd, in C++ (csrc/autograd/layer_norm.cpp: it runs where the Python round trip costs a tenth of the
-// kernel). kernel_versions and attention_tensor_core_versions take no tensor: their one implementation,
-// for every device, is below.
+// kernel). kernel_versions, attention_tensor_core_versions and cpu_cache_bytes take no tensor: their one
+// implementation, for every device, is below.
 #include <Python.h>
 #include <torch/library.h>
 
 #include <string>
 
+#include "cpu/streaming_stores.h"
 #include "kernel_versions.h"
 
 // Importing `minitransformer._C` from Python loads this library and runs the registrations below.
@@ -49,6 +50,9 @@ TORCH_LIBRARY(minitransformer, m) {
   // The versions of the attention ladder whose products run on tensor cores: they round q, k, v and P to
   // float16 (bfloat16 for bfloat16 inputs), and the op never picks them for float32 inputs by itself.
   m.def("attention_tensor_core_versions() -> int[]", &mt::emulated::attention_tensor_core_versions);
+  // The last-level cache size the CPU kernels assume: a kernel that moves more bytes than this streams its
+  // output past the cache (csrc/cpu/streaming_stores.h). MINITRANSFORMER_CACHE_BYTES sets it.
+  m.def("cpu_cache_bytes() -> int", [] { return mt::cpu::last_level_cache_bytes(); });
   // Softmax along `dim`. CPU: at::vec kernel; CUDA: the best kernel of the ladder.
   m.def("softmax(Tensor x, int dim) -> Tensor");
   m.def("softmax_backward(Tensor y, Tensor grad_y, int dim) -> Tensor");

@@ -7,6 +7,8 @@
 //
 // Forward: three passes over a row (the mean, the variance about it, y), all but the first from L1.
 // Backward: two (mean(g) and mean(g xh); then dx, with the row's dy xh and dy added to the parameter sums).
+// When dy, x and dx do not fit in the last-level cache together, dx is written with streaming stores
+// (streaming_stores.h): 0.78-0.84 of the backward's time at 4096 x 768 on our machines.
 //
 // The forward saves mu and rstd per row (two floats) so that the backward rebuilds xh instead of storing
 // it. The parameter gradients are summed in blocks of kRowsPerBlock rows, then the blocks in order: the
@@ -25,6 +27,7 @@
 
 #include "cpu/huge_pages.h"
 #include "cpu/rows.h"
+#include "cpu/streaming_stores.h"
 #include "layer_norm_args.h"
 
 namespace mt::cpu {
@@ -40,7 +43,7 @@ void check_cpu_layer_norm_args(const at::Tensor& x, const at::Tensor& weight, co
 
 template <typename scalar_t>
 void layer_norm_row(const scalar_t* x, const scalar_t* gamma, const scalar_t* beta, scalar_t* y, scalar_t* mean_out,
-                    scalar_t* rstd_out, int64_t features, double eps) {
+                    scalar_t* rstd_out, int64_t features, double eps, bool streaming) {
   using Vec = Vectorized<scalar_t>;
   auto add = [](Vec a, Vec b) { return a + b; };
   const scalar_t mean = at::vec::reduce_all<scalar_t>(add, x, features) / scalar_t(features);
@@ -49,7 +52,8 @@ void layer_norm_row(const scalar_t* x, const scalar_t* gamma, const scalar_t* be
       [&](Vec v) { return (v - mean_vec) * (v - mean_vec); }, add, x, features) / scalar_t(features);
   const scalar_t rstd = scalar_t(1) / std::sqrt(variance + scalar_t(eps));
   const Vec rstd_vec(rstd);
-  at::vec::map3([&](Vec v, Vec g, Vec b) { return (v - mean_vec) * rstd_vec * g + b; }, y, x, gamma, beta, features);
+  map3([&](Vec v, Vec g, Vec b) { return (v - mean_vec) * rstd_vec * g + b; }, y, x, gamma, beta, features,
+       streaming);
   *mean_out = mean;
   *rstd_out = rstd;
 }
@@ -59,7 +63,7 @@ void layer_norm_row(const scalar_t* x, const scalar_t* gamma, const scalar_t* be
 template <typename scalar_t>
 void layer_norm_backward_row(const scalar_t* dy, const scalar_t* x, const scalar_t* gamma, scalar_t mean,
                              scalar_t rstd, scalar_t* dx, scalar_t* block_dgamma, scalar_t* block_dbeta,
-                             int64_t features) {
+                             int64_t features, bool streaming) {
   using Vec = Vectorized<scalar_t>;
   const Vec mean_vec(mean), rstd_vec(rstd);
   Vec sum_g(scalar_t(0)), sum_g_xh(scalar_t(0));
@@ -79,9 +83,10 @@ void layer_norm_backward_row(const scalar_t* dy, const scalar_t* x, const scalar
   }
   const scalar_t mean_g = total_g / scalar_t(features), mean_g_xh = total_g_xh / scalar_t(features);
   const Vec mean_g_vec(mean_g), mean_g_xh_vec(mean_g_xh);
+  const bool streaming_dx = stream_row(dx, streaming);
   for (f = 0; f + Vec::size() <= features; f += Vec::size()) {
     const Vec d = Vec::loadu(dy + f), xh = (Vec::loadu(x + f) - mean_vec) * rstd_vec;
-    (rstd_vec * (d * Vec::loadu(gamma + f) - mean_g_vec - xh * mean_g_xh_vec)).store(dx + f);
+    store(rstd_vec * (d * Vec::loadu(gamma + f) - mean_g_vec - xh * mean_g_xh_vec), dx + f, streaming_dx);
     (Vec::loadu(block_dgamma + f) + d * xh).store(block_dgamma + f);
     (Vec::loadu(block_dbeta + f) + d).store(block_dbeta + f);
   }
@@ -103,6 +108,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> layer_norm_forward(const at::Tens
   at::Tensor y = empty_output(x.sizes(), x.options());
   std::vector<int64_t> row_shape(x.sizes().begin(), x.sizes().end() - 1);
   at::Tensor mean = at::empty(row_shape, x.options()), rstd = at::empty(row_shape, x.options());
+  const bool streaming = x_in.scalar_type() == x.scalar_type() && streams_output(2 * x.nbytes());  // x and y
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "layer_norm_forward", [&] {
     const scalar_t *in = x.const_data_ptr<scalar_t>(), *gamma = weight.const_data_ptr<scalar_t>();
     const scalar_t* beta = bias.const_data_ptr<scalar_t>();
@@ -110,7 +116,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> layer_norm_forward(const at::Tens
     scalar_t* rstd_out = rstd.mutable_data_ptr<scalar_t>();
     at::parallel_for(0, rows, grain_rows(features), [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r)
-        layer_norm_row(in + r * features, gamma, beta, out + r * features, mean_out + r, rstd_out + r, features, eps);
+        layer_norm_row(in + r * features, gamma, beta, out + r * features, mean_out + r, rstd_out + r, features, eps,
+                       streaming);
+      finish_streaming();
     });
   });
   return {y.to(x_in.scalar_type()), mean, rstd};
@@ -132,6 +140,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> layer_norm_backward(const at::Ten
   const at::Tensor mean = mean_in.contiguous(), rstd = rstd_in.contiguous();
   at::Tensor dx = empty_output(x.sizes(), x.options());
   const int64_t blocks = row_blocks(rows);
+  // dx is streamed when it is the output itself (not a float32 copy to be rounded) and dy, x and dx together
+  // do not fit in the cache (streaming_stores.h).
+  const bool streaming = x_in.scalar_type() == x.scalar_type() && streams_output(3 * x.nbytes());
   at::Tensor partial_dgamma = at::zeros({std::max<int64_t>(blocks, 1), features}, x.options());
   at::Tensor partial_dbeta = at::zeros({std::max<int64_t>(blocks, 1), features}, x.options());
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "layer_norm_backward", [&] {
@@ -145,8 +156,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> layer_norm_backward(const at::Ten
         scalar_t *block_dgamma = pg + block * features, *block_dbeta = pb + block * features;
         for (int64_t r = block * kRowsPerBlock; r < std::min(rows, (block + 1) * kRowsPerBlock); ++r)
           layer_norm_backward_row(grad + r * features, in + r * features, gamma, mu[r], r_std[r],
-                                  grad_in + r * features, block_dgamma, block_dbeta, features);
+                                  grad_in + r * features, block_dgamma, block_dbeta, features, streaming);
       }
+      finish_streaming();
     });
     add_blocks_in_order(pg, blocks, features);
     add_blocks_in_order(pb, blocks, features);
