@@ -61,7 +61,7 @@ def _cpu_flag_set():
 SIMD_LEVELS = [
     ("AVX512", {"avx512f", "avx512bw", "avx512vl", "avx512dq", "fma"},
      ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mfma"]),
-    ("AVX2", {"avx2", "fma"}, ["-mavx2", "-mfma"]),
+    ("AVX2", {"avx2", "fma", "f16c"}, ["-mavx2", "-mfma", "-mf16c"]),  # at::vec converts halves with F16C
 ]
 
 

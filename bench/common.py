@@ -55,15 +55,16 @@ def _time_call(fn, device):
     return start.elapsed_time(end) / 1e3
 
 
-def time_interleaved(functions, *, repeats=30, warmup=3, device="cpu", min_seconds=0.0):
-    """Median seconds per call of each function in ``functions`` (name -> callable).
+def interleaved_samples(functions, *, repeats=30, warmup=3, device="cpu", min_seconds=0.0):
+    """Seconds of each call of each function in ``functions`` (name -> callable), name -> list, round by round:
+    sample i of every function comes from round i.
 
     The functions are called in turn so that slow phases of a noisy machine hit them alike, and the turn
     rotates each round (a, b, c; b, c, a; c, a, b; …) so that each follows each of the others equally
     often: a function that runs right after one that sweeps the caches (a slow eager baseline) finds
     its inputs evicted, and with a fixed order that penalty would always fall on the same one. Each
     sample times one call, on CUDA with CUDA events after a synchronisation. At least ``repeats``
-    samples, more until ``min_seconds``.
+    rounds, more until ``min_seconds``.
     """
     for _ in range(warmup):
         for fn in functions.values():
@@ -77,7 +78,29 @@ def time_interleaved(functions, *, repeats=30, warmup=3, device="cpu", min_secon
             _sync(device)
             samples[name].append(_time_call(functions[name], device))
         turn = (turn + 1) % len(names)
-    return {name: statistics.median(s) for name, s in samples.items()}
+    return samples
+
+
+def time_interleaved(functions, **options):
+    """Median seconds per call of each function in ``functions``, timed by ``interleaved_samples(functions,
+    **options)``."""
+    return {name: statistics.median(s) for name, s in interleaved_samples(functions, **options).items()}
+
+
+def paired_ratio(numerator, denominator, *, resamples=2000, seed=0):
+    """``(ratio, (low, high))`` for two sample lists of one ``interleaved_samples`` run: the median over
+    rounds of numerator[i] / denominator[i] (the two calls of a round ran back to back, so a slow phase of
+    the machine lands on both), and a 95% bootstrap interval of that median (rounds resampled with
+    replacement, percentiles 2.5 and 97.5)."""
+    if len(numerator) != len(denominator) or not numerator:
+        raise ValueError(f"paired_ratio needs two equally long, non-empty sample lists, got {len(numerator)} "
+                         f"and {len(denominator)}")
+    ratios = torch.tensor([a / b for a, b in zip(numerator, denominator)], dtype=torch.float64)
+    generator = torch.Generator().manual_seed(seed)
+    picks = torch.randint(0, len(ratios), (resamples, len(ratios)), generator=generator)
+    medians = ratios[picks].quantile(0.5, dim=1)
+    low, high = medians.quantile(torch.tensor([0.025, 0.975], dtype=torch.float64)).tolist()
+    return ratios.quantile(0.5).item(), (low, high)
 
 
 def keep_freed_memory():

@@ -9,8 +9,11 @@ positions (HF's kind), no dropout inside the feed-forward (HF has none there; ou
 (our C++ ops for attention, LayerNorm, bias + GELU, dropout + residual and cross-entropy; ``F.linear``) and
 ``eager`` (the same equations in torch ops).
 
-The three are timed interleaved in one run (bench/common.py: warm-up, then the median of the samples); the
-ratio ours / HF < 1 means ours is faster. Shapes (batch, length): (64, 64) and (16, 256); 1 and 2 threads.
+The three are timed interleaved in one run (bench/common.py: warm-up, then rounds in which each side runs one
+step, the order rotating). The ratio ours / HF is the median over rounds of the two steps' times within a
+round, which ran back to back, so a slow phase of the shared machine lands on both; its 95% interval is a
+bootstrap over the rounds. A ratio < 1 means ours is faster. The JSON also keeps each side's median time.
+Shapes (batch, length): (64, 64) and (16, 256); 1 and 2 threads.
 
 Compiled: at ``COMPILED`` (shape, threads) the loss of each side — forward and loss, hence through AOTAutograd
 the backward too — also runs through ``torch.compile`` (inductor, the default backend; AdamW stays eager on
@@ -38,13 +41,14 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (counting_page_faults, keep_freed_memory, machine_info, markdown_table,  # noqa: E402
-                    native_stderr_silenced, time_interleaved, write_results)
+from common import (counting_page_faults, interleaved_samples, keep_freed_memory, machine_info,  # noqa: E402
+                    markdown_table, native_stderr_silenced, paired_ratio, write_results)
 
 from minitransformer.data.pretraining.windows import mlm_window_batch  # noqa: E402
 from minitransformer.models.bert import BertConfig, BertForPreTraining  # noqa: E402
 from minitransformer.models.gpt import GPT, GPTConfig  # noqa: E402
 from minitransformer.nn.losses import cross_entropy  # noqa: E402
+from minitransformer.recipes.pretraining import git_commit  # noqa: E402
 
 SIZE = dict(vocab_size=8000, d_model=128, n_layers=2, n_heads=4, d_ff=512, dropout=0.1)
 # HF's BERT and GPT-2 drop out the residual branches only; torch.nn.TransformerEncoderLayer, and our models by
@@ -123,15 +127,22 @@ def all_steps(make_hf, hf_loss, make_ours, ours_loss, compiled):
     return steps
 
 
+def with_interval(ratio):
+    """"0.88 [0.86, 0.90]" for ``paired_ratio``'s (ratio, (low, high))."""
+    value, (low, high) = ratio
+    return f"{value:.2f} [{low:.2f}, {high:.2f}]"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="5 samples after 2 warm-ups (default 15 after 3)")
+    parser.add_argument("--quick", action="store_true", help="5 rounds after 2 warm-ups (default 25 after 3)")
     parser.add_argument("--keep-freed-memory", action="store_true",
                         help="no page faults from re-allocation on either side (module docstring)")
     args = parser.parse_args(argv)
     if args.keep_freed_memory:
         keep_freed_memory()
-    repeats, warmup = (5, 2) if args.quick else (15, 3)
+    repeats, warmup = (5, 2) if args.quick else (25, 3)
+    commit = git_commit()  # read at the start: the checkout may move on during the run
     rows, compiled_rows, records = [], [], []
     for threads in (1, 2):
         torch.set_num_threads(threads)
@@ -141,34 +152,41 @@ def main(argv=None):
                 steps, faults = counting_page_faults(make_steps(batch, length, torch.Generator().manual_seed(0),
                                                                 compiled))
                 with native_stderr_silenced():
-                    seconds = time_interleaved(steps, repeats=repeats, warmup=warmup)
+                    samples = interleaved_samples(steps, repeats=repeats, warmup=warmup)
+                seconds = {name: statistics.median(times) for name, times in samples.items()}
                 page_faults = {name: statistics.median(counts[warmup:]) for name, counts in faults.items()}
+                ratios = {f"{prefix}{name}": paired_ratio(samples[f"{prefix}{name}"], samples[f"{prefix}hf"])
+                          for prefix in (("", "compiled ") if compiled else ("",)) for name in BACKENDS}
                 record = {"model": model, "batch": batch, "length": length, "threads": threads, "seconds": seconds,
-                          "page_faults_per_step": page_faults,
-                          **{f"{name}_over_hf": seconds[name] / seconds["hf"] for name in BACKENDS}}
+                          "samples": samples, "page_faults_per_step": page_faults,
+                          **{f"{name}_over_hf": ratios[name][0] for name in BACKENDS},
+                          **{f"{name}_over_hf_ci95": ratios[name][1] for name in BACKENDS}}
                 rows.append([model, f"({batch}, {length})", threads, f"{1e3 * seconds['hf']:.0f}",
-                             *(f"{record[f'{name}_over_hf']:.2f}" for name in BACKENDS),
+                             *(with_interval(ratios[name]) for name in BACKENDS),
                              " / ".join(f"{page_faults[name]:,.0f}" for name in ("hf", *BACKENDS))])
                 if compiled:
-                    record.update({f"compiled_{name}_over_compiled_hf": seconds[f"compiled {name}"]
-                                   / seconds["compiled hf"] for name in BACKENDS})
+                    compiled_hf = paired_ratio(samples["compiled hf"], samples["hf"])
+                    record.update({f"compiled_{name}_over_compiled_hf": ratios[f"compiled {name}"][0]
+                                   for name in BACKENDS})
+                    record.update({f"compiled_{name}_over_compiled_hf_ci95": ratios[f"compiled {name}"][1]
+                                   for name in BACKENDS})
                     compiled_rows.append([model, f"({batch}, {length})", threads,
-                                          f"{1e3 * seconds['compiled hf']:.0f}",
-                                          f"{seconds['compiled hf'] / seconds['hf']:.2f}",
-                                          *(f"{record[f'compiled_{name}_over_compiled_hf']:.2f}" for name in BACKENDS),
-                                          *(f"{record[f'{name}_over_hf']:.2f}" for name in BACKENDS)])
+                                          f"{1e3 * seconds['compiled hf']:.0f}", with_interval(compiled_hf),
+                                          *(with_interval(ratios[f"compiled {name}"]) for name in BACKENDS),
+                                          *(with_interval(ratios[name]) for name in BACKENDS)])
                 records.append(record)
                 print(rows[-1], compiled_rows[-1:] if compiled else "", flush=True)
     options = (" --quick" if args.quick else "") + (" --keep-freed-memory" if args.keep_freed_memory else "")
     allocator = ("glibc keeping freed memory for reuse (`--keep-freed-memory`)" if args.keep_freed_memory
                  else "glibc's default allocator")
     markdown = ("# One training step: ours / Hugging Face\n\n`bench/train_step.py`"
-                f"{options}: forward, loss, backward and AdamW, dropout 0.1 on the "
+                f"{options} at commit {commit}: forward, loss, backward and AdamW, dropout 0.1 on the "
                 "residual branches and embeddings (none inside the feed-forward, as in HF's models), vocabulary "
                 "8,000, d_model 128, 2 layers, 4 heads, d_ff 512; BERT's masked-LM logits at the masked positions "
-                "only (both sides). Interleaved in one run, median of "
-                f"{repeats} samples after {warmup} warm-ups, {allocator}. A ratio below 1: ours is faster. "
-                "Page faults: the median per step of each side's timed calls.\n\n"
+                f"only (both sides). Interleaved in one run: {repeats} rounds after {warmup} warm-ups, each side one step "
+                f"a round, {allocator}. A ratio is the median over rounds of the two sides' step times within a "
+                "round, with its 95% bootstrap interval in brackets; below 1: ours is faster. HF step: its median "
+                "time. Page faults: the median per step of each side's timed calls.\n\n"
                 + markdown_table(["model", "(batch, length)", "threads", "HF step (ms)", "ours fused / HF",
                                   "ours eager / HF", "page faults / step: HF / fused / eager"], rows)
                 + "\n\n## Compiled: `torch.compile` (inductor) of forward + loss, hence of the backward\n\n"
@@ -180,7 +198,7 @@ def main(argv=None):
                                   "compiled eager / compiled HF", "fused / HF (eager)", "eager / HF (eager)"],
                                  compiled_rows))
     name = "train_step" + ("_quick" if args.quick else "") + ("_keep_memory" if args.keep_freed_memory else "")
-    write_results(name, {"machine": machine_info(), "keep_freed_memory": args.keep_freed_memory, "runs": records},
+    write_results(name, {"machine": machine_info(), "commit": commit, "keep_freed_memory": args.keep_freed_memory, "runs": records},
                   markdown)
     print(markdown)
 

@@ -16,17 +16,17 @@
 #include <cstdint>
 
 #include "cpu/huge_pages.h"
+#include "cpu/philox_lanes.h"
 #include "cpu/rows.h"
 #include "dropout_args.h"
 
 namespace mt::cpu {
 namespace {
 
-constexpr int64_t kGroupsPerBatch = 64;  // Philox calls computed side by side (the loops vectorise)
+constexpr int64_t kGroupsPerBatch = 64;  // Philox calls computed side by side, in SIMD lanes
 
 // The words of Philox calls first_group .. first_group + count - 1 (count <= kGroupsPerBatch) into
-// words[4 j + lane]: kernels/philox.cuh's rounds, but the calls are independent, so each round is one loop
-// over them (which vectorises).
+// words[4 j + lane]: kernels/philox.cuh's rounds, run by cpu/philox_lanes.h over the independent calls.
 void philox_batch(const DropoutParams& params, uint64_t first_group, int64_t count, uint32_t* words) {
   uint32_t c0[kGroupsPerBatch], c1[kGroupsPerBatch], c2[kGroupsPerBatch], c3[kGroupsPerBatch];
   for (int64_t j = 0; j < count; ++j) {
@@ -36,21 +36,7 @@ void philox_batch(const DropoutParams& params, uint64_t first_group, int64_t cou
     c2[j] = params.offset_lo;
     c3[j] = params.offset_hi;
   }
-  uint32_t k0 = params.seed_lo, k1 = params.seed_hi;
-  for (int round = 0; round < kPhiloxRounds; ++round) {
-    if (round) {
-      k0 += kPhiloxW0;
-      k1 += kPhiloxW1;
-    }
-    for (int64_t j = 0; j < count; ++j) {
-      const uint64_t p0 = uint64_t(kPhiloxM0) * c0[j], p1 = uint64_t(kPhiloxM1) * c2[j];
-      const uint32_t n0 = uint32_t(p1 >> 32) ^ c1[j] ^ k0, n2 = uint32_t(p0 >> 32) ^ c3[j] ^ k1;
-      c0[j] = n0;
-      c1[j] = uint32_t(p1);
-      c2[j] = n2;
-      c3[j] = uint32_t(p0);
-    }
-  }
+  philox_rounds(c0, c1, c2, c3, count, params.seed_lo, params.seed_hi);
   for (int64_t j = 0; j < count; ++j) {
     words[4 * j] = c0[j];
     words[4 * j + 1] = c1[j];
