@@ -6,7 +6,8 @@ with the logits computed at the masked positions only (15% of the tokens), for b
 HF's ``GPT2LMHeadModel``. Both sides: vocabulary 8,000, d_model 128, 2 layers, 4 heads, d_ff 512, learned
 positions (HF's kind), no dropout inside the feed-forward (HF has none there; our models' default,
 ``activation_dropout=None``, has one, as ``torch.nn.TransformerEncoderLayer``). Ours runs twice: ``fused``
-(our C++ ops for attention, LayerNorm, bias + GELU, dropout + residual and cross-entropy; ``F.linear``) and
+(our C++ ops for attention, LayerNorm, bias + GELU, dropout + residual and cross-entropy, BERT's tied
+decoder and its loss together as ``nn.linear_cross_entropy``; ``F.linear``) and
 ``eager`` (the same equations in torch ops).
 
 The three are timed interleaved in one run (bench/common.py: warm-up, then rounds in which each side runs one
@@ -47,7 +48,6 @@ from common import (counting_page_faults, interleaved_samples, keep_freed_memory
 from minitransformer.data.pretraining.windows import mlm_window_batch  # noqa: E402
 from minitransformer.models.bert import BertConfig, BertForPreTraining  # noqa: E402
 from minitransformer.models.gpt import GPT, GPTConfig  # noqa: E402
-from minitransformer.nn.losses import cross_entropy  # noqa: E402
 from minitransformer.recipes.pretraining import git_commit  # noqa: E402
 
 SIZE = dict(vocab_size=8000, d_model=128, n_layers=2, n_heads=4, d_ff=512, dropout=0.1)
@@ -91,7 +91,7 @@ def bert_steps(batch, length, generator, compiled):
 
     def ours_loss(model):
         hidden = model.bert(ids)
-        return cross_entropy(model.masked_logits(hidden, positions), labels, backend=model.bert.backend)
+        return model.masked_lm_loss(hidden, positions, labels)
 
     def hf_loss(model):
         hidden = model.bert(input_ids=ids).last_hidden_state  # (B, N, d_model)

@@ -90,6 +90,11 @@ TORCH_LIBRARY(minitransformer, m) {
   // nn/linear_cross_entropy.py): no second rows x classes buffer.
   m.def("cross_entropy_backward_(Tensor(a!) logits, Tensor targets, Tensor row_max, Tensor log_sum, "
         "Tensor grad_losses, int ignore_index, float label_smoothing) -> ()");
+  // A linear layer's output before its bias b (classes,): the losses of logits + b, logits overwritten by the
+  // gradient of sum_r grad_losses_r loss_r, and that gradient's sum over rows added to grad_bias (a chunk of
+  // nn/linear_cross_entropy.py with a bias).
+  m.def("cross_entropy_bias_gradient_(Tensor(a!) logits, Tensor targets, Tensor bias, Tensor grad_losses, "
+        "Tensor(b!) grad_bias, int ignore_index) -> Tensor");
   // One rung of the CUDA cross-entropy ladder (csrc/kernels/cross_entropy_ladder.cuh), forward and backward,
   // run on CPU tensors by the emulator.
   m.def("emulated_cross_entropy_forward(Tensor logits, Tensor targets, int ignore_index, float label_smoothing, "

@@ -11,7 +11,8 @@
 // classes that matter, while x_c - (m + l) in float32 would lose the bits of m's rounding (at logits ~1e3,
 // 1e-4 of the gradient). Rows whose target is ignore_index have loss 0 and gradient 0. bfloat16 and float16
 // logits are widened to float32 (rows.h: widened): m and l are float32 for them, the losses and the gradient
-// are rounded to the logits' dtype. cross_entropy_backward_ writes the same gradient over the logits.
+// are rounded to the logits' dtype. cross_entropy_backward_ writes the same gradient over the logits, and
+// cross_entropy_bias_gradient_ does that for x + b, a linear layer's output before its bias, summing db too.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/cpu/vec/functional.h>
@@ -168,12 +169,84 @@ void cross_entropy_backward_(at::Tensor& logits, const at::Tensor& targets, cons
                                       label_smoothing));
 }
 
+// Rows of a linear layer's output before its bias (a chunk of nn/linear_cross_entropy.py): row r becomes
+// x_r + b, then its loss and, in place, dx_r = g_r (softmax(x_r + b) - one_hot(y_r)) as above, and
+// grad_bias += sum_r dx_r (row blocks summed in a fixed order, rows.h). The bias is added, and its gradient
+// summed, while the row is in the cache for the loss's own passes, instead of a copy of the bias into the
+// (rows, classes) product before it and a sum over its rows after. Losses and gradient: the bits of adding
+// the bias first and then running cross_entropy_forward and cross_entropy_backward_, which is what other
+// dtypes and strided logits get.
+at::Tensor cross_entropy_bias_gradient_(at::Tensor& logits, const at::Tensor& targets_in, const at::Tensor& bias_in,
+                                        const at::Tensor& grad_losses_in, at::Tensor& grad_bias,
+                                        int64_t ignore_index) {
+  const char* op = "minitransformer::cross_entropy_bias_gradient_";
+  check_cross_entropy_args(logits, targets_in, 0.0, op);
+  check_cpu_float(logits, "logits", op);
+  const int64_t rows = logits.size(0), classes = logits.size(1);
+  TORCH_CHECK(bias_in.dim() == 1 && bias_in.size(0) == classes && grad_bias.sizes() == bias_in.sizes(), op,
+              ": bias and grad_bias must be (classes,) = (", classes, ",), got ", bias_in.sizes(), " and ",
+              grad_bias.sizes());
+  TORCH_CHECK(grad_losses_in.dim() == 1 && grad_losses_in.size(0) == rows, op, ": grad_losses must be (rows,) = (",
+              rows, ",), got ", grad_losses_in.sizes());
+  for (const at::Tensor* same : {&bias_in, static_cast<const at::Tensor*>(&grad_bias), &grad_losses_in})
+    TORCH_CHECK(same->scalar_type() == logits.scalar_type() && same->device() == logits.device(), op,
+                ": bias, grad_bias and grad_losses must have logits' dtype and device, got ", same->scalar_type(),
+                " on ", same->device(), " for ", logits.scalar_type(), " on ", logits.device());
+  const bool full_precision = logits.scalar_type() == at::kFloat || logits.scalar_type() == at::kDouble;
+  if (!full_precision || !logits.is_contiguous() || !grad_bias.is_contiguous()) {
+    logits.add_(bias_in);
+    auto [losses, row_max, log_sum] = cross_entropy_forward(logits, targets_in, ignore_index, 0.0);
+    cross_entropy_backward_(logits, targets_in, row_max, log_sum, grad_losses_in, ignore_index, 0.0);
+    grad_bias.add_(logits.sum(0));
+    return losses;
+  }
+  const at::Tensor targets = targets_in.contiguous(), bias = bias_in.contiguous(),
+                   grad_losses = grad_losses_in.contiguous();
+  const int64_t* target = targets.const_data_ptr<int64_t>();
+  check_targets_in_range(target, rows, classes, ignore_index, op);
+  at::Tensor losses = at::empty({rows}, logits.options());
+  const int64_t blocks = row_blocks(rows);
+  at::Tensor partial = at::zeros({std::max<int64_t>(blocks, 1), classes}, logits.options());  // per row block
+  AT_DISPATCH_FLOATING_TYPES(logits.scalar_type(), "cross_entropy_bias_gradient_", [&] {
+    using Vec = Vectorized<scalar_t>;
+    scalar_t* x = logits.mutable_data_ptr<scalar_t>();
+    const scalar_t* b = bias.const_data_ptr<scalar_t>();
+    const scalar_t* grad = grad_losses.const_data_ptr<scalar_t>();
+    scalar_t* loss = losses.mutable_data_ptr<scalar_t>();
+    scalar_t* sums = partial.mutable_data_ptr<scalar_t>();
+    at::parallel_for(0, blocks, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t block = begin; block < end; ++block) {
+        scalar_t* block_sum = sums + block * classes;
+        for (int64_t r = block * kRowsPerBlock; r < std::min(rows, (block + 1) * kRowsPerBlock); ++r) {
+          scalar_t* row = x + r * classes;
+          at::vec::map2([](Vec v, Vec bias_part) { return v + bias_part; }, row, row, b, classes);
+          if (target[r] == ignore_index) {
+            loss[r] = scalar_t(0);
+            std::fill(row, row + classes, scalar_t(0));
+            continue;
+          }
+          const RowStats stats = row_stats(row, classes, false);
+          loss[r] = static_cast<scalar_t>(stats.log_sum + (stats.max - double(row[target[r]])));
+          const Vec m(static_cast<scalar_t>(stats.max)), l(static_cast<scalar_t>(stats.log_sum)), g(grad[r]);
+          at::vec::map([&](Vec v) { return g * ((v - m) - l).exp_u20(); }, row, row, classes);
+          row[target[r]] -= grad[r];
+          at::vec::map2([](Vec sum, Vec d) { return sum + d; }, block_sum, block_sum, row, classes);
+        }
+      }
+    });
+    add_blocks_in_order(sums, blocks, classes);
+  });
+  grad_bias.add_(partial[0]);
+  return losses;
+}
+
 }  // namespace
 
 TORCH_LIBRARY_IMPL(minitransformer, CPU, m) {
   m.impl("cross_entropy_forward", &cross_entropy_forward);
   m.impl("cross_entropy_backward", &cross_entropy_backward);
   m.impl("cross_entropy_backward_", &cross_entropy_backward_);
+  m.impl("cross_entropy_bias_gradient_", &cross_entropy_bias_gradient_);
 }
 
 }  // namespace mt::cpu

@@ -31,8 +31,9 @@ from minitransformer.data.pretraining.mlm import IGNORE_INDEX
 from minitransformer.data.text.tokenizer import PAD_ID
 from minitransformer.models.config import TransformerConfig, check_positions
 from minitransformer.nn import GELU, Dropout, Embedding, LayerNorm, Linear, TransformerEncoderLayer
-from minitransformer.nn.backends import resolve_backend
+from minitransformer.nn.backends import on_device, resolve_backend
 from minitransformer.nn.linear import linear
+from minitransformer.nn.linear_cross_entropy import linear_cross_entropy
 from minitransformer.nn.losses import cross_entropy
 from minitransformer.nn.positional import LearnedPositionalEmbedding
 
@@ -122,8 +123,24 @@ class BertForPreTraining(nn.Module):
         """MLM logits (B, P, vocab) at ``positions`` (B, P) of ``hidden`` (B, N, d_model): the vocabulary
         projection, the costly part, runs at the P prediction slots only. A gather of a fixed size, not a
         boolean index, so that torch.compile sees shapes that do not depend on the data."""
+        return self.mlm_logits(self._gather(hidden, positions))
+
+    def masked_lm_loss(self, hidden, positions, labels):
+        """The MLM loss: the mean cross-entropy of the masked logits at ``positions`` (B, P) against ``labels``
+        (B, P), over the slots whose label is not ``IGNORE_INDEX``. With the fused backend the tied decoder
+        and the loss run together (nn.linear_cross_entropy): the (B P, vocab) logits turn into their gradient
+        in place, and the decoder's bias is added, and its gradient summed, inside the loss's passes."""
+        if on_device(self.bert.backend, hidden) != "fused":
+            return cross_entropy(self.masked_logits(hidden, positions), labels, ignore_index=IGNORE_INDEX,
+                                 backend=self.bert.backend)
+        x = self.mlm_norm(self.mlm_activation(self.mlm_transform(self._gather(hidden, positions))))  # (B, P, d)
+        return linear_cross_entropy(x.flatten(0, 1), self.bert.token_embeddings.weight, self.mlm_bias,
+                                    labels.flatten(), ignore_index=IGNORE_INDEX, backend="fused")
+
+    @staticmethod
+    def _gather(hidden, positions):
         index = positions.unsqueeze(-1).expand(-1, -1, hidden.shape[-1])  # (B, P, d_model)
-        return self.mlm_logits(hidden.gather(1, index))
+        return hidden.gather(1, index)
 
     def loss(self, batch):
         """``(total, {"mlm": ..., "nsp": ...})`` for a batch of ``data.pretraining.nsp.bert_batch``: the MLM
@@ -132,7 +149,6 @@ class BertForPreTraining(nn.Module):
             raise ValueError(f"mlm_positions and mlm_labels must both be (B, P), got "
                              f"{tuple(batch['mlm_positions'].shape)} and {tuple(batch['mlm_labels'].shape)}")
         hidden = self.bert(batch["input_ids"], batch["segment_ids"], batch["padding_mask"])
-        mlm = cross_entropy(self.masked_logits(hidden, batch["mlm_positions"]), batch["mlm_labels"],
-                            ignore_index=IGNORE_INDEX, backend=self.bert.backend)
+        mlm = self.masked_lm_loss(hidden, batch["mlm_positions"], batch["mlm_labels"])
         nsp = cross_entropy(self.nsp_head(self.bert.pool(hidden)), batch["nsp_labels"], backend=self.bert.backend)
         return mlm + nsp, {"mlm": mlm.detach(), "nsp": nsp.detach()}

@@ -19,7 +19,9 @@ fused linear cross-entropy (Hsu et al. 2024).
 
 ``backend="fused"`` turns each chunk's logits into its losses and d logits with the fused cross-entropy op
 (``ops.cross_entropy_and_gradient_``: two passes per row, the gradient written over the logits); "eager"
-(the default) does it in torch ops, six passes over the chunk.
+(the default) does it in torch ops, six passes over the chunk. With a bias that needs a gradient, the fused
+op also adds b to the chunk's x Wᵀ and sums db while each row is in the cache, instead of ``addmm`` copying
+b into the (c, V) output before the product and a sum over its rows after.
 """
 
 import torch
@@ -49,12 +51,12 @@ def _eager_loss_and_gradient_(logits, targets, keep, grad_losses):
 
 def _fused_loss_and_gradient_(ignore_index):
     """``_eager_loss_and_gradient_`` by the fused cross-entropy op (ignored rows are those whose target is
-    ``ignore_index``)."""
-    def loss_and_gradient_(logits, targets, keep, grad_losses):
+    ``ignore_index``); given ``bias`` and ``grad_bias``, of logits + bias, with d bias added to ``grad_bias``."""
+    def loss_and_gradient_(logits, targets, keep, grad_losses, bias=None, grad_bias=None):
         if grad_losses is None:
             return load_fused_op("cross_entropy")(logits, targets.long(), ignore_index, reduction="none")
         return load_fused_op("cross_entropy_and_gradient_")(logits, targets.long(), grad_losses.contiguous(),
-                                                            ignore_index)
+                                                            ignore_index, bias, grad_bias)
     return loss_and_gradient_
 
 
@@ -73,13 +75,15 @@ class _LinearCrossEntropy(torch.autograd.Function):
             grad_bias = torch.zeros_like(bias) if bias is not None and ctx.needs_input_grad[2] else None
             loss_and_gradient_ = (_fused_loss_and_gradient_(ignore_index) if backend == "fused"
                                   else _eager_loss_and_gradient_)
+            bias_in_loss = backend == "fused" and grad_bias is not None  # the fused op adds b and sums db
+            bias_args = (bias, grad_bias) if bias_in_loss else ()
             total = hidden.new_zeros(())
             for start in range(0, rows, chunk_size):
                 rows_here = slice(start, start + chunk_size)
                 x, y, keep = hidden[rows_here], targets[rows_here], kept[rows_here]  # (c, d), (c,), (c,)
-                logits = x @ weight.T if bias is None else torch.addmm(bias, x, weight.T)  # (c, V)
+                logits = x @ weight.T if bias is None or bias_in_loss else torch.addmm(bias, x, weight.T)  # (c, V)
                 grad_losses = (1 / count).expand(len(y)) if wants_grad else None  # d loss / d loss_r = 1 / n
-                total = total + loss_and_gradient_(logits, y, keep, grad_losses).sum()
+                total = total + loss_and_gradient_(logits, y, keep, grad_losses, *bias_args).sum()
                 if not wants_grad:
                     continue
                 grad_logits = logits  # now the chunk's d logits (c, V)
@@ -87,7 +91,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
                     torch.mm(grad_logits, weight, out=grad_hidden[rows_here])  # (c, d)
                 if grad_weight is not None:
                     grad_weight.addmm_(grad_logits.T, x)  # (V, d)
-                if grad_bias is not None:
+                if grad_bias is not None and not bias_in_loss:
                     grad_bias.add_(grad_logits.sum(0))  # (V,)
             ctx.save_for_backward(grad_hidden, grad_weight, grad_bias)
             return total / count

@@ -72,10 +72,32 @@ def _backward_inplace_elsewhere(logits, targets, row_max, log_sum, grad_losses, 
                                              label_smoothing))
 
 
-def cross_entropy_and_gradient_(logits, targets, grad_losses, ignore_index=-100):
+@torch.library.register_fake("minitransformer::cross_entropy_bias_gradient_")
+def _bias_gradient_fake(logits, targets, bias, grad_losses, grad_bias, ignore_index):
+    return logits.new_empty(logits.shape[:1])
+
+
+def bias_gradient_steps_(logits, targets, bias, grad_losses, grad_bias, ignore_index):
+    """cross_entropy_bias_gradient_ on devices without its fused kernel (the CPU has one): the bias added, the
+    two ops, then the sum over rows."""
+    logits.add_(bias)
+    losses, row_max, log_sum = _ops.cross_entropy_forward(logits, targets, ignore_index, 0.0)
+    _ops.cross_entropy_backward_(logits, targets, row_max, log_sum, grad_losses, ignore_index, 0.0)
+    grad_bias.add_(logits.sum(0))
+    return losses
+
+
+torch.library.impl("minitransformer::cross_entropy_bias_gradient_", "CompositeExplicitAutograd", bias_gradient_steps_)
+
+
+def cross_entropy_and_gradient_(logits, targets, grad_losses, ignore_index=-100, bias=None, grad_bias=None):
     """Per-row losses of ``logits`` (rows, C) against ``targets`` (rows,), with ``logits`` overwritten by
     d(sum_r grad_losses_r loss_r) / d logits: two passes per row and no second (rows, C) buffer, for a caller
-    that owns the logits (nn/linear_cross_entropy.py's chunks). Not differentiable itself."""
+    that owns the logits (nn/linear_cross_entropy.py's chunks). With ``bias`` (C,) the loss is that of
+    logits + bias, and the gradient's sum over the rows (d bias) is added to ``grad_bias`` (C,) in the same
+    passes. Not differentiable itself."""
+    if bias is not None:
+        return _ops.cross_entropy_bias_gradient_(logits, targets, bias, grad_losses, grad_bias, int(ignore_index))
     losses, row_max, log_sum = _ops.cross_entropy_forward(logits, targets, int(ignore_index), 0.0)
     _ops.cross_entropy_backward_(logits, targets, row_max, log_sum, grad_losses, int(ignore_index), 0.0)
     return losses

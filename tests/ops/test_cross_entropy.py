@@ -124,6 +124,58 @@ def test_loss_and_gradient_in_place_matches_the_op_and_its_autograd():
                               x.detach(), targets, IGNORE, 0.0)[1:], weights, IGNORE, 0.0))
 
 
+@pytest.mark.parametrize("dtype", CPU_DTYPES)
+@given(case=cross_entropy_inputs(), transposed=st.booleans())
+def test_bias_in_the_loss_is_adding_it_first_and_its_gradient_the_sum_over_rows(dtype, case, transposed):
+    """cross_entropy_bias_gradient_(x, .., b, .., grad_b) = the forward and in-place backward of x + b, bit for
+    bit (float32 and float64 contiguous: the fused kernel; the others: those steps), and grad_b gains the
+    gradient's sum over rows (the fused kernel sums 32-row blocks in order: equal to rounding)."""
+    logits, targets, _ = case
+    x = torch.tensor(logits.T, dtype=dtype).t() if transposed else torch.tensor(logits, dtype=dtype)
+    g = torch.Generator().manual_seed(len(targets))
+    bias = torch.randn(x.shape[1], generator=g).to(dtype)
+    targets, grad_losses = torch.tensor(targets), torch.rand(len(targets), generator=g).to(dtype)
+    expected = (x + bias).contiguous()
+    expected_losses, row_max, log_sum = torch.ops.minitransformer.cross_entropy_forward(expected, targets, IGNORE, 0.0)
+    torch.ops.minitransformer.cross_entropy_backward_(expected, targets, row_max, log_sum, grad_losses, IGNORE, 0.0)
+    grad_bias = torch.ones_like(bias)  # it accumulates
+    losses = torch.ops.minitransformer.cross_entropy_bias_gradient_(x, targets, bias, grad_losses, grad_bias, IGNORE)
+    assert torch.equal(losses, expected_losses) and torch.equal(x, expected)
+    widened = expected.double()
+    tolerance = 1e-12 if dtype == torch.float64 else 1e-5 if dtype == torch.float32 else 2e-2
+    torch.testing.assert_close(grad_bias.double(), 1 + widened.sum(0), rtol=tolerance,
+                               atol=tolerance * max(1.0, widened.abs().sum(0).max().item()))
+
+
+def test_bias_gradient_steps_for_other_devices_give_the_cpu_kernels_bits():
+    """What CUDA and other devices run (ops/cross_entropy.py: the bias added, the two ops, the sum), here on the
+    CPU against the fused kernel: the same losses and gradient, the bias gradient equal to rounding."""
+    from minitransformer.ops.cross_entropy import bias_gradient_steps_
+    g = torch.Generator().manual_seed(3)
+    x, bias = torch.randn(70, 33, generator=g), torch.randn(33, generator=g)
+    targets, grad_losses = torch.randint(0, 33, (70,), generator=g), torch.rand(70, generator=g)
+    targets[::7] = IGNORE
+    fused_x, steps_x, fused_db, steps_db = x.clone(), x.clone(), torch.zeros(33), torch.zeros(33)
+    fused = torch.ops.minitransformer.cross_entropy_bias_gradient_(fused_x, targets, bias, grad_losses, fused_db, IGNORE)
+    steps = bias_gradient_steps_(steps_x, targets, bias, grad_losses, steps_db, IGNORE)
+    assert torch.equal(fused, steps) and torch.equal(fused_x, steps_x)
+    torch.testing.assert_close(fused_db, steps_db, rtol=1e-6, atol=1e-6)
+
+
+def test_bias_gradient_op_contract_and_bad_input():
+    x, targets = torch.randn(37, 19), torch.tensor([IGNORE] + list(range(18)) * 2)
+    bias, grad_losses, grad_bias = torch.randn(19), torch.rand(37), torch.zeros(19)
+    torch.library.opcheck(torch.ops.minitransformer.cross_entropy_bias_gradient_,
+                          (x, targets, bias, grad_losses, grad_bias, IGNORE))
+    with pytest.raises(RuntimeError, match=r"bias and grad_bias must be \(classes,\) = \(19,\)"):
+        torch.ops.minitransformer.cross_entropy_bias_gradient_(x, targets, bias[:5], grad_losses, grad_bias, IGNORE)
+    with pytest.raises(RuntimeError, match="must have logits' dtype"):
+        torch.ops.minitransformer.cross_entropy_bias_gradient_(x, targets, bias.double(), grad_losses, grad_bias,
+                                                                IGNORE)
+    with pytest.raises(RuntimeError, match=r"grad_losses must be \(rows,\) = \(37,\)"):
+        torch.ops.minitransformer.cross_entropy_bias_gradient_(x, targets, bias, grad_losses[:3], grad_bias, IGNORE)
+
+
 @pytest.mark.parametrize("targets, match", [
     (torch.tensor([0, 5]), r"target 5 at row 1 is not in \[0, 5\)"),
     (torch.tensor([0, -1]), r"target -1 at row 1"),

@@ -70,3 +70,18 @@ def test_cross_entropy_matches_the_reference(rows, classes):
     assert relative_error(loss.detach().cpu().reshape(1), [expected], floor=1.0) < TOLERANCE[torch.float32]
     assert relative_error(leaf.grad.cpu(), cross_entropy_backward(x, y, -100, 0.1), floor=1.0) \
         < TOLERANCE[torch.float32]
+
+
+@pytest.mark.parametrize("rows, classes", [(1, 1), (37, 5), (64, 8000)])
+def test_cross_entropy_with_a_bias_matches_the_cpu_kernel(rows, classes):
+    logits, bias, targets = randn(rows, classes, seed=1), randn(classes, seed=2), torch.randint(0, classes, (rows,))
+    targets[0] = -100
+    grad_losses = torch.rand(rows)
+    on_gpu = [t.cuda() for t in (logits, targets, bias, grad_losses, torch.zeros(classes))]
+    losses = torch.ops.minitransformer.cross_entropy_bias_gradient_(*on_gpu, -100)
+    grad_bias = torch.zeros(classes)
+    expected = torch.ops.minitransformer.cross_entropy_bias_gradient_(logits, targets, bias, grad_losses, grad_bias,
+                                                                      -100)
+    torch.testing.assert_close(losses.cpu(), expected, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(on_gpu[0].cpu(), logits, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(on_gpu[4].cpu(), grad_bias, rtol=1e-5, atol=1e-6)
