@@ -134,8 +134,12 @@ class BertForPreTraining(nn.Module):
             return cross_entropy(self.masked_logits(hidden, positions), labels, ignore_index=IGNORE_INDEX,
                                  backend=self.bert.backend)
         x = self.mlm_norm(self.mlm_activation(self.mlm_transform(self._gather(hidden, positions))))  # (B, P, d)
+        rows = x.shape[0] * x.shape[1]
+        # All B P rows in one chunk: the buffer the unfused logits would take anyway, and one product instead
+        # of 512-row ones and a small remainder (624 rows: 512 + 112 took 1.1x the time of one 624-row product).
         return linear_cross_entropy(x.flatten(0, 1), self.bert.token_embeddings.weight, self.mlm_bias,
-                                    labels.flatten(), ignore_index=IGNORE_INDEX, backend="fused")
+                                    labels.flatten(), chunk_size=max(rows, 1), ignore_index=IGNORE_INDEX,
+                                    backend="fused")
 
     @staticmethod
     def _gather(hidden, positions):
