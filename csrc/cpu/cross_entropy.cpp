@@ -59,6 +59,22 @@ RowStats row_stats(const scalar_t* x, int64_t classes, bool with_sum) {
   return {static_cast<double>(row_max), std::log(static_cast<double>(total_exp)), static_cast<double>(total)};
 }
 
+// The loss of a row whose target logit is x_target: l + (1 - eps)(m - x_y) + eps (m - mean_c x_c).
+inline double row_loss(const RowStats& stats, double x_target, double eps, int64_t classes) {
+  const double smoothing_term = eps > 0 ? eps * (stats.max - stats.sum / double(classes)) : 0.0;
+  return stats.log_sum + (1 - eps) * (stats.max - x_target) + smoothing_term;
+}
+
+// out = dx of one row, g (exp((x - m) - l) - q) with q the smoothed target; out may be x itself.
+template <typename scalar_t>
+void row_gradient(scalar_t* out, const scalar_t* x, int64_t classes, scalar_t m, scalar_t l, scalar_t g,
+                  scalar_t eps, int64_t target) {
+  using Vec = Vectorized<scalar_t>;
+  const Vec m_vec(m), l_vec(l), g_vec(g), g_smooth(g * eps / scalar_t(classes));
+  at::vec::map([&](Vec v) { return g_vec * ((v - m_vec) - l_vec).exp_u20() - g_smooth; }, out, x, classes);
+  out[target] -= g * (1 - eps);
+}
+
 std::tuple<at::Tensor, at::Tensor, at::Tensor> cross_entropy_forward(const at::Tensor& logits_in, const at::Tensor& targets_in,
                                                          int64_t ignore_index, double label_smoothing) {
   const char* op = "minitransformer::cross_entropy_forward";
@@ -82,11 +98,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> cross_entropy_forward(const at::T
         const RowStats stats = row_stats(row, classes, eps > 0);
         max_out[r] = static_cast<scalar_t>(stats.max);
         log_sum_out[r] = static_cast<scalar_t>(stats.log_sum);
-        const double smoothing_term = eps > 0 ? eps * (stats.max - stats.sum / double(classes)) : 0.0;
         loss[r] = target[r] == ignore_index
                       ? scalar_t(0)
-                      : static_cast<scalar_t>(stats.log_sum + (1 - eps) * (stats.max - double(row[target[r]])) +
-                                              smoothing_term);
+                      : static_cast<scalar_t>(row_loss(stats, double(row[target[r]]), eps, classes));
       }
     });
   });
@@ -119,7 +133,6 @@ void write_gradient(const at::Tensor& logits, const at::Tensor& targets_in, cons
   const at::Tensor row_max = row_max_in.contiguous(), log_sum = log_sum_in.contiguous();
   const at::Tensor grad_losses = widened(grad_losses_in).contiguous();
   AT_DISPATCH_FLOATING_TYPES(logits.scalar_type(), "cross_entropy", [&] {
-    using Vec = Vectorized<scalar_t>;
     const scalar_t* x = logits.const_data_ptr<scalar_t>();
     const int64_t* target = targets.const_data_ptr<int64_t>();
     const scalar_t* max_in = row_max.const_data_ptr<scalar_t>();
@@ -134,9 +147,7 @@ void write_gradient(const at::Tensor& logits, const at::Tensor& targets_in, cons
           std::fill(out, out + classes, scalar_t(0));
           continue;
         }
-        const Vec m(max_in[r]), l(log_sum_of[r]), g(grad[r]), g_smooth(grad[r] * eps / scalar_t(classes));
-        at::vec::map([&](Vec v) { return g * ((v - m) - l).exp_u20() - g_smooth; }, out, x + r * classes, classes);
-        out[target[r]] -= grad[r] * (1 - eps);
+        row_gradient(out, x + r * classes, classes, max_in[r], log_sum_of[r], grad[r], eps, target[r]);
       }
     });
   });
@@ -226,10 +237,9 @@ at::Tensor cross_entropy_bias_gradient_(at::Tensor& logits, const at::Tensor& ta
             continue;
           }
           const RowStats stats = row_stats(row, classes, false);
-          loss[r] = static_cast<scalar_t>(stats.log_sum + (stats.max - double(row[target[r]])));
-          const Vec m(static_cast<scalar_t>(stats.max)), l(static_cast<scalar_t>(stats.log_sum)), g(grad[r]);
-          at::vec::map([&](Vec v) { return g * ((v - m) - l).exp_u20(); }, row, row, classes);
-          row[target[r]] -= grad[r];
+          loss[r] = static_cast<scalar_t>(row_loss(stats, double(row[target[r]]), 0.0, classes));
+          row_gradient(row, row, classes, static_cast<scalar_t>(stats.max), static_cast<scalar_t>(stats.log_sum),
+                       grad[r], scalar_t(0), target[r]);
           at::vec::map2([](Vec sum, Vec d) { return sum + d; }, block_sum, block_sum, row, classes);
         }
       }

@@ -110,9 +110,13 @@ class BertForPreTraining(nn.Module):
         self.mlm_bias = nn.Parameter(torch.zeros(config.vocab_size))
         self.nsp_head = Linear(config.d_model, 2, backend=self.bert.backend)
 
+    def mlm_features(self, hidden):
+        """LayerNorm(GELU(W_t h + b_t)): what the tied decoder turns into MLM logits, (..., d_model)."""
+        return self.mlm_norm(self.mlm_activation(self.mlm_transform(hidden)))
+
     def mlm_logits(self, hidden):
-        x = self.mlm_norm(self.mlm_activation(self.mlm_transform(hidden)))  # (..., d_model)
-        return linear(x, self.bert.token_embeddings.weight, self.mlm_bias, self.bert.backend)  # (..., vocab)
+        return linear(self.mlm_features(hidden), self.bert.token_embeddings.weight, self.mlm_bias,
+                      self.bert.backend)  # (..., vocab)
 
     def forward(self, input_ids, segment_ids=None, padding_mask=None):
         """``(mlm_logits (B, N, vocab), nsp_logits (B, 2))``."""
@@ -133,7 +137,7 @@ class BertForPreTraining(nn.Module):
         if on_device(self.bert.backend, hidden) != "fused":
             return cross_entropy(self.masked_logits(hidden, positions), labels, ignore_index=IGNORE_INDEX,
                                  backend=self.bert.backend)
-        x = self.mlm_norm(self.mlm_activation(self.mlm_transform(self._gather(hidden, positions))))  # (B, P, d)
+        x = self.mlm_features(self._gather(hidden, positions))  # (B, P, d_model)
         rows = x.shape[0] * x.shape[1]
         # All B P rows in one chunk: the buffer the unfused logits would take anyway, and one product instead
         # of 512-row ones and a small remainder (624 rows: 512 + 112 took 1.1x the time of one 624-row product).
