@@ -97,25 +97,31 @@ for _name in ("attention_backward", "emulated_attention_backward"):
 
 # --- autograd: the backward is the attention_backward op (P recomputed from lse) ----------------------
 
-def _setup_context(ctx, inputs, output):
-    q, k, v, ctx.causal, key_padding_mask, ctx.scale, *ctx.options = inputs
-    out, lse = output
-    ctx.mark_non_differentiable(lse)
-    ctx.save_for_backward(q, k, v, out, lse, key_padding_mask)
+def _setup_context_of(emulated):
+    """The setup_context of a forward op; ``emulated``: its backward is the emulated kernel."""
+    def setup_context(ctx, inputs, output):
+        # options: attention_kernel (version,), emulated (version, order, seed, scheduler)
+        q, k, v, ctx.causal, key_padding_mask, ctx.scale, *ctx.options = inputs
+        out, lse = output
+        ctx.mark_non_differentiable(lse)
+        ctx.emulated = emulated
+        ctx.save_for_backward(q, k, v, out, lse, key_padding_mask)
+    return setup_context
 
 
 def _backward(ctx, grad_out, _grad_lse):
     q, k, v, out, lse, key_padding_mask = ctx.saved_tensors
     args = (q, k, v, out, lse, grad_out, ctx.causal, key_padding_mask, ctx.scale)  # each backend copies what it must
-    if ctx.options:  # emulated: (version, order, seed, scheduler); the backward kernel has no version
+    if ctx.emulated:  # the options after the version: (order, seed, scheduler); the backward kernel has no version
         grads = _ops.emulated_attention_backward(*args, *ctx.options[1:])
-    else:
+    else:  # attention_forward, and attention_kernel (a CUDA rung): the backward kernel of q's device
         grads = _ops.attention_backward(*args)
     return (*grads, None, None, None, *(None for _ in ctx.options))
 
 
 for _name in ("attention_forward", "attention_kernel", "emulated_attention_forward"):
-    torch.library.register_autograd(f"minitransformer::{_name}", _backward, setup_context=_setup_context)
+    torch.library.register_autograd(f"minitransformer::{_name}", _backward,
+                                    setup_context=_setup_context_of(emulated=_name.startswith("emulated")))
 
 
 # --- the public function -----------------------------------------------------------------------------

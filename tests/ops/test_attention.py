@@ -221,3 +221,12 @@ def test_device_mismatch_raises():
     q, k, v, _ = make_inputs(1, 1, 4, 4, 8, dtype=torch.float32)
     with pytest.raises(RuntimeError, match="device"):
         _ops.attention_forward(q, k.to("meta"), v, False, None, None)
+
+
+def test_a_cuda_rung_backward_runs_the_device_backward_op():
+    """attention_kernel (one CUDA rung, chosen by version) differentiates through attention_backward, not the
+    emulator's backward; traced here on meta tensors, where both ops have fake kernels."""
+    q, k, v = (torch.empty(2, 3, 16, 32, device="meta", requires_grad=True) for _ in range(3))
+    out, _ = _ops.attention_kernel(q, k, v, False, None, None, 1)
+    grads = torch.autograd.grad(out, (q, k, v), torch.empty_like(out))
+    assert [g.shape for g in grads] == [q.shape] * 3
