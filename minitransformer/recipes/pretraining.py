@@ -165,16 +165,21 @@ def make_evaluator(recipe_, held_out, vocab_size):
     return evaluate
 
 
-def git_commit():
-    """The commit of the code that runs, with ``+modified`` when the working tree differs from it
-    (``unknown`` outside a git checkout). Read it when a run starts: the checkout may move on meanwhile."""
+RESULTS_DIR = "bench/results"  # what runs write: a change there is not a change of the code
+
+
+def git_commit(cwd=None):
+    """The commit of the code that runs, with ``+modified`` when a tracked file outside ``bench/results``
+    differs from it (``unknown`` outside a git checkout). Read it when a run starts: the checkout may move on
+    meanwhile. ``cwd``: a directory of the checkout (default: this package's)."""
     def git(*args):
         return subprocess.run(["git", *args], capture_output=True, text=True, timeout=10,
-                              cwd=Path(__file__).resolve().parent).stdout.strip()
+                              cwd=cwd or Path(__file__).resolve().parent).stdout.strip()
     try:
         commit = git("rev-parse", "HEAD") or "unknown"
-        return commit + ("+modified" if commit != "unknown" and git("status", "--porcelain", "--untracked-files=no")
-                         else "")
+        code_changed = commit != "unknown" and git("status", "--porcelain", "--untracked-files=no", "--",
+                                                   ":(top)", f":(top,exclude){RESULTS_DIR}")
+        return commit + ("+modified" if code_changed else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
