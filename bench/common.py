@@ -103,6 +103,12 @@ def paired_ratio(numerator, denominator, *, resamples=2000, seed=0):
     return ratios.quantile(0.5).item(), (low, high)
 
 
+def with_interval(ratio):
+    """"0.88 [0.86, 0.90]" for ``paired_ratio``'s (ratio, (low, high))."""
+    value, (low, high) = ratio
+    return f"{value:.2f} [{low:.2f}, {high:.2f}]"
+
+
 def keep_freed_memory():
     """glibc keeps freed memory in the process for reuse: no mmap'd allocation below 1 GiB (those return to
     the kernel when freed) and no trimming of the heap's top."""

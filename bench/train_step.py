@@ -43,7 +43,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (counting_page_faults, interleaved_samples, keep_freed_memory, machine_info,  # noqa: E402
-                    markdown_table, native_stderr_silenced, paired_ratio, write_results)
+                    markdown_table, native_stderr_silenced, paired_ratio, with_interval, write_results)
 
 from minitransformer.data.pretraining.windows import mlm_window_batch  # noqa: E402
 from minitransformer.models.bert import BertConfig, BertForPreTraining  # noqa: E402
@@ -125,12 +125,6 @@ def all_steps(make_hf, hf_loss, make_ours, ours_loss, compiled):
         for backend in BACKENDS:
             steps[prefix + backend] = step_function(make_ours(backend), ours_loss, compiled=bool(prefix))
     return steps
-
-
-def with_interval(ratio):
-    """"0.88 [0.86, 0.90]" for ``paired_ratio``'s (ratio, (low, high))."""
-    value, (low, high) = ratio
-    return f"{value:.2f} [{low:.2f}, {high:.2f}]"
 
 
 def main(argv=None):

@@ -7,8 +7,9 @@
 
 and, for information, the same equations in our torch-ops modules (the "eager" backend). One call = a fresh
 copy of the inputs that need a gradient, the forward, and the backward of a fixed upstream gradient. Ours and
-torch's are timed interleaved with each other (bench/common.py), median of the samples; ratio ours / torch < 1
-means ours is faster. The eager modules are timed in a second interleaved pairing with torch's op: between
+torch's are timed interleaved with each other (bench/common.py); the ratio ours / torch is the median over
+rounds of the within-round ratio, with a 95% bootstrap interval (bench/common.py:paired_ratio); below 1 means
+ours is faster. The eager modules are timed in a second interleaved pairing with torch's op: between
 ours and torch's calls their many passes would sweep the caches, and both sides would then time cache misses.
 
 --dtype bfloat16 or float16 gives every side inputs of that dtype (ours computes in float32 inside and
@@ -35,8 +36,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (counting_page_faults, keep_freed_memory, machine_info, markdown_table,  # noqa: E402
-                    time_interleaved, write_results)
+from common import (counting_page_faults, interleaved_samples, keep_freed_memory, machine_info,  # noqa: E402
+                    markdown_table, paired_ratio, with_interval, write_results)
 from cuda_checks import check_device, versions_to_time  # noqa: E402
 
 from minitransformer import nn as mnn  # noqa: E402
@@ -109,27 +110,31 @@ def main(argv=None):
     for op, width, inputs, grad_output, functions in cases(torch.Generator().manual_seed(0), args.device, dtype):
         calls, faults = counting_page_faults({name: forward_backward(f, inputs, grad_output)
                                               for name, f in functions.items()})
-        seconds = time_interleaved({name: calls[name] for name in ("ours", "torch")}, repeats=repeats,
-                                   warmup=warmup, device=args.device)
-        beside_eager = time_interleaved({name: calls[name] for name in ("torch", "eager")}, repeats=repeats,
-                                        warmup=warmup, device=args.device)
+        samples = interleaved_samples({name: calls[name] for name in ("ours", "torch")}, repeats=repeats,
+                                      warmup=warmup, device=args.device)
+        beside_eager = interleaved_samples({name: calls[name] for name in ("torch", "eager")}, repeats=repeats,
+                                           warmup=warmup, device=args.device)
+        ratio = paired_ratio(samples["ours"], samples["torch"])
+        eager_ratio = paired_ratio(beside_eager["eager"], beside_eager["torch"])
+        seconds = {name: statistics.median(s) for name, s in samples.items()}
         page_faults = {name: statistics.median(counts[warmup:]) for name, counts in faults.items()}
-        eager_ratio = beside_eager["eager"] / beside_eager["torch"]
         records.append({"op": op, "rows": ROWS, "width": width, "dtype": args.dtype, "seconds": seconds,
-                        "seconds_eager_pairing": beside_eager, "page_faults_per_call": page_faults,
+                        "ours_over_torch": ratio, "eager_over_torch": eager_ratio, "samples": samples,
+                        "samples_eager_pairing": beside_eager, "page_faults_per_call": page_faults,
                         "checked_cuda_versions": checked.get(op, [])})
-        rows.append([op, f"{ROWS} x {width:,}", f"{1e3 * seconds['torch']:.2f}",
-                     f"{seconds['ours'] / seconds['torch']:.2f}", f"{eager_ratio:.2f}",
-                     f"{page_faults['ours']:,.0f} / {page_faults['torch']:,.0f}"])
+        rows.append([op, f"{ROWS} x {width:,}", f"{1e3 * seconds['torch']:.2f}", with_interval(ratio),
+                     with_interval(eager_ratio), f"{page_faults['ours']:,.0f} / {page_faults['torch']:,.0f}"])
         print(rows[-1], flush=True)
     half = dtype != torch.float32
     options = ((" --device cuda" if args.device == "cuda" else "") + (f" --dtype {args.dtype}" if half else "")
               + (" --keep-freed-memory" if args.keep_freed_memory else ""))
     markdown = ("# Fused training ops: ours / PyTorch, forward + backward\n\n`bench/training_ops.py"
                 f"{' --quick' if args.quick else ''} --threads {args.threads}{options}`: ours and torch's op "
-                f"interleaved, median of {repeats} samples after {warmup} warm-ups, {args.dtype}; the eager modules "
+                f"interleaved, {repeats} rounds after {warmup} warm-ups, {args.dtype}; the eager modules "
                 "in a second interleaved pairing with torch's op, so that their cache-sweeping passes never run "
-                "between ours and torch's. A ratio below 1: ours is faster. Page faults: the median per call.\n\n"
+                "between ours and torch's. Ratios: the median over rounds of the two calls' ratio within a round, "
+                "with its 95% bootstrap interval; below 1: ours is faster. torch (ms): the median of its calls. "
+                "Page faults: the median per call.\n\n"
                 + markdown_table(["op", "shape", "torch (ms)", "ours / torch", "eager modules / torch",
                                   "page faults / call: ours / torch"], rows))
     name = ("training_ops" + ("_cuda" if args.device == "cuda" else "") + ("_quick" if args.quick else "")
