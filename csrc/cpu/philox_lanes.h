@@ -83,14 +83,7 @@ inline void philox_rounds(uint32_t* c0, uint32_t* c1, uint32_t* c2, uint32_t* c3
       k0 += kPhiloxW0;
       k1 += kPhiloxW1;
     }
-    for (int64_t j = done; j < count; ++j) {
-      const uint64_t p0 = uint64_t(kPhiloxM0) * c0[j], p1 = uint64_t(kPhiloxM1) * c2[j];
-      const uint32_t n0 = uint32_t(p1 >> 32) ^ c1[j] ^ k0, n2 = uint32_t(p0 >> 32) ^ c3[j] ^ k1;
-      c0[j] = n0;
-      c1[j] = uint32_t(p1);
-      c2[j] = n2;
-      c3[j] = uint32_t(p0);
-    }
+    for (int64_t j = done; j < count; ++j) philox_round(c0[j], c1[j], c2[j], c3[j], k0, k1);
   }
 }
 

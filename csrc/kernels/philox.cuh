@@ -31,6 +31,17 @@ struct PhiloxWords {
   uint32_t w0, w1, w2, w3;
 };
 
+// One round, in place, under the round's key (k0, k1).
+MT_HOST_DEVICE inline void philox_round(uint32_t& c0, uint32_t& c1, uint32_t& c2, uint32_t& c3, uint32_t k0,
+                                        uint32_t k1) {
+  const uint64_t p0 = uint64_t(kPhiloxM0) * c0, p1 = uint64_t(kPhiloxM1) * c2;
+  const uint32_t n0 = uint32_t(p1 >> 32) ^ c1 ^ k0, n2 = uint32_t(p0 >> 32) ^ c3 ^ k1;
+  c0 = n0;
+  c1 = uint32_t(p1);
+  c2 = n2;
+  c3 = uint32_t(p0);
+}
+
 MT_HOST_DEVICE inline PhiloxWords philox4x32_10(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0,
                                                 uint32_t k1) {
   for (int round = 0; round < kPhiloxRounds; ++round) {
@@ -38,12 +49,7 @@ MT_HOST_DEVICE inline PhiloxWords philox4x32_10(uint32_t c0, uint32_t c1, uint32
       k0 += kPhiloxW0;
       k1 += kPhiloxW1;
     }
-    const uint64_t p0 = uint64_t(kPhiloxM0) * c0, p1 = uint64_t(kPhiloxM1) * c2;
-    const uint32_t n0 = uint32_t(p1 >> 32) ^ c1 ^ k0, n2 = uint32_t(p0 >> 32) ^ c3 ^ k1;
-    c0 = n0;
-    c1 = uint32_t(p1);
-    c2 = n2;
-    c3 = uint32_t(p0);
+    philox_round(c0, c1, c2, c3, k0, k1);
   }
   return {c0, c1, c2, c3};
 }
