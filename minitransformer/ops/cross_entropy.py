@@ -79,10 +79,9 @@ def _bias_gradient_fake(logits, targets, bias, grad_losses, grad_bias, ignore_in
 
 def bias_gradient_steps_(logits, targets, bias, grad_losses, grad_bias, ignore_index):
     """cross_entropy_bias_gradient_ on devices without its fused kernel (the CPU has one): the bias added, the
-    two ops, then the sum over rows."""
+    loss and its gradient in place (cross_entropy_and_gradient_), then the sum over rows."""
     logits.add_(bias)
-    losses, row_max, log_sum = _ops.cross_entropy_forward(logits, targets, ignore_index, 0.0)
-    _ops.cross_entropy_backward_(logits, targets, row_max, log_sum, grad_losses, ignore_index, 0.0)
+    losses = cross_entropy_and_gradient_(logits, targets, grad_losses, ignore_index)
     grad_bias.add_(logits.sum(0))
     return losses
 
