@@ -7,8 +7,10 @@
 //   dS  = P * (dP - Delta) * scale             dQ = dS K          dK = dS^T Q
 //
 // at::parallel_for runs over (batch, head): one task owns its head's dQ, dK and dV, so the five tile
-// GEMMs accumulate in place with no atomics or reduction. Inside, query blocks form the outer loop and
-// key blocks the inner one; causal masking skips key blocks right of the diagonal. Rows whose keys are
+// products (csrc/cpu/tile_gemm.h) accumulate in place with no atomics or reduction. Inside, key blocks
+// form the outer loop, as in FlashAttention-2, so each key and value block is transposed once for S = Q K^T
+// and dP = dO V^T, and query blocks the inner one; causal masking skips the query blocks left of the
+// diagonal and clips the key block at it. Rows whose keys are
 // all masked (lse = -inf) have P = 0 and so contribute nothing. bfloat16 and float16 tensors are widened to
 // float32 (lse is float32 for them) and the gradients rounded to the input dtype once, at the end.
 #include <ATen/ATen.h>
@@ -20,6 +22,7 @@
 #include "attention_args.h"
 #include "cpu/attention_tiles.h"
 #include "cpu/rows.h"
+#include "cpu/tile_gemm.h"
 
 namespace mt::cpu::attention {
 namespace {
@@ -71,10 +74,11 @@ T dot(const T* a, const T* b, int64_t n) {
   return sum;
 }
 
-// All gradients of head (b, h). Scratch: probs and grads tiles (q_block x kv_block) and delta (q_block).
+// All gradients of head (b, h). Scratch: probs and grads tiles (q_block x kv_block), a key and a value
+// block transposed (dim x kv_block each) and delta (n_q).
 template <typename T>
 void backward_head(const BackwardArgs<T>& a, int64_t b, int64_t h, int64_t q_block, int64_t kv_block,
-                   T* probs, T* grads, T* delta) {
+                   T* probs, T* grads, T* keys_t, T* values_t, T* delta) {
   constexpr T kNegInf = -std::numeric_limits<T>::infinity();
   const int64_t n_q = a.q.size(2), n_k = a.k.size(2), dim = a.q.size(3);
   const HeadView<T> q = head_view<T>(a.q, b, h), k = head_view<T>(a.k, b, h),
@@ -89,13 +93,18 @@ void backward_head(const BackwardArgs<T>& a, int64_t b, int64_t h, int64_t q_blo
     std::fill(dv.row(j), dv.row(j) + dim, T(0));
   }
 
-  for (int64_t q_start = 0; q_start < n_q; q_start += q_block) {
-    const int64_t q_len = std::min(q_block, n_q - q_start);
-    for (int64_t r = 0; r < q_len; ++r) delta[r] = dot(d_out.row(q_start + r), out.row(q_start + r), dim);
-    const int64_t kv_end = a.causal ? std::min(n_k, q_start + q_len) : n_k;
-    for (int64_t kv_start = 0; kv_start < kv_end; kv_start += kv_block) {
-      const int64_t kv_len = std::min(kv_block, kv_end - kv_start);  // causal: clipped at the diagonal
-      gemm_abt<T>(q_len, kv_len, dim, q.row(q_start), q.ld, k.row(kv_start), k.ld, T(0), probs, kv_len);
+  for (int64_t i = 0; i < n_q; ++i) delta[i] = dot(d_out.row(i), out.row(i), dim);
+  for (int64_t kv_start = 0; kv_start < n_k; kv_start += kv_block) {
+    const int64_t kv_block_len = std::min(kv_block, n_k - kv_start);
+    transpose_block(k.row(kv_start), k.ld, kv_block_len, dim, keys_t, kv_block);    // (dim, kv_block_len)
+    transpose_block(v.row(kv_start), v.ld, kv_block_len, dim, values_t, kv_block);  // (dim, kv_block_len)
+    // Causal: query blocks that end at or before kv_start see none of these keys.
+    const int64_t q_first = a.causal ? kv_start / q_block * q_block : 0;
+    for (int64_t q_start = q_first; q_start < n_q; q_start += q_block) {
+      const int64_t q_len = std::min(q_block, n_q - q_start);
+      const int64_t kv_len = a.causal ? std::min(kv_block_len, q_start + q_len - kv_start) : kv_block_len;
+      if (kv_len <= 0) continue;  // causal: clipped at the diagonal
+      tile_gemm<T>(q_len, kv_len, dim, row_major(q.row(q_start), q.ld), keys_t, kv_block, probs, kv_len, false);
       for (int64_t r = 0; r < q_len; ++r) {
         T* p = probs + r * kv_len;  // (kv_len,)
         const T row_lse = lse[q_start + r];
@@ -104,14 +113,18 @@ void backward_head(const BackwardArgs<T>& a, int64_t b, int64_t h, int64_t q_blo
         std::fill(p + visible, p + kv_len, T(0));
       }
       // dV_c += P^T dO_b
-      gemm_atb<T>(kv_len, dim, q_len, probs, kv_len, d_out.row(q_start), d_out.ld, T(1), dv.row(kv_start), dv.ld);
+      tile_gemm<T>(kv_len, dim, q_len, transposed<T>(probs, kv_len), d_out.row(q_start), d_out.ld, dv.row(kv_start),
+                   dv.ld, true);
       // dP = dO_b V_c^T, then dS = P (dP - Delta) scale in place
-      gemm_abt<T>(q_len, kv_len, dim, d_out.row(q_start), d_out.ld, v.row(kv_start), v.ld, T(0), grads, kv_len);
+      tile_gemm<T>(q_len, kv_len, dim, row_major(d_out.row(q_start), d_out.ld), values_t, kv_block, grads, kv_len,
+                   false);
       for (int64_t r = 0; r < q_len; ++r)
-        score_grad_row(probs + r * kv_len, grads + r * kv_len, kv_len, delta[r], a.scale);
+        score_grad_row(probs + r * kv_len, grads + r * kv_len, kv_len, delta[q_start + r], a.scale);
       // dQ_b += dS K_c,  dK_c += dS^T Q_b
-      gemm_ab<T>(q_len, dim, kv_len, grads, kv_len, k.row(kv_start), k.ld, T(1), dq.row(q_start), dq.ld);
-      gemm_atb<T>(kv_len, dim, q_len, grads, kv_len, q.row(q_start), q.ld, T(1), dk.row(kv_start), dk.ld);
+      tile_gemm<T>(q_len, dim, kv_len, row_major<T>(grads, kv_len), k.row(kv_start), k.ld, dq.row(q_start), dq.ld,
+                   true);
+      tile_gemm<T>(kv_len, dim, q_len, transposed<T>(grads, kv_len), q.row(q_start), q.ld, dk.row(kv_start), dk.ld,
+                   true);
     }
   }
 }
@@ -120,13 +133,17 @@ template <typename T>
 void backward(const BackwardArgs<T>& a) {
   const int64_t batch = a.q.size(0), heads = a.q.size(1);
   const int64_t q_block = std::min(kQueryBlock, a.q.size(2)), kv_block = std::min(kKeyBlock, a.k.size(2));
-  const int64_t per_thread = 2 * q_block * kv_block + q_block;  // probs, grads, delta
+  const int64_t dim = a.q.size(3);
+  const int64_t per_thread = 2 * q_block * kv_block + 2 * dim * kv_block + a.q.size(2);  // probs, grads, K^T, V^T, delta
   at::Tensor scratch = at::empty({at::get_num_threads(), per_thread}, a.q.options());
   at::parallel_for(0, batch * heads, 1, [&](int64_t begin, int64_t end) {
     T* probs = scratch.data_ptr<T>() + at::get_thread_num() * per_thread;
+    T* grads = probs + q_block * kv_block;
+    T* keys_t = grads + q_block * kv_block;
+    T* values_t = keys_t + dim * kv_block;
     for (int64_t task = begin; task < end; ++task)
-      backward_head(a, task / heads, task % heads, q_block, kv_block, probs, probs + q_block * kv_block,
-                    probs + 2 * q_block * kv_block);
+      backward_head(a, task / heads, task % heads, q_block, kv_block, probs, grads, keys_t, values_t,
+                    values_t + dim * kv_block);
   });
 }
 

@@ -5,7 +5,7 @@
 // at::parallel_for runs over (batch, head, query block). For one query block Q_b (q_len x D) the key /
 // value blocks K_c, V_c stream by; each step is
 //
-//   S_bc  = Q_b K_c^T                        (a BLAS GEMM into a per-thread tile, q_len x kv_len)
+//   S_bc  = Q_b K_c^T                        (into a per-thread tile, q_len x kv_len)
 //   m_new = max(m, rowmax(scale S_bc))       (vectorised; masked keys are -inf)
 //   P_bc  = exp(scale S_bc - m_new),  l = l exp(m - m_new) + rowsum(P_bc)
 //   O_b   = O_b exp(m - m_new) + P_bc V_c    (the GEMM accumulates straight into the output)
@@ -24,6 +24,7 @@
 #include "attention_args.h"
 #include "cpu/attention_tiles.h"
 #include "cpu/rows.h"
+#include "cpu/tile_gemm.h"
 
 namespace mt::cpu::attention {
 namespace {
@@ -39,11 +40,28 @@ struct ForwardArgs {
   T scale;
 };
 
+// A thread's key block, transposed to (dim, kv_block) for S = Q K^T. A thread's tasks are consecutive query
+// blocks, mostly of one head: they transpose its keys once when the keys fit in one block.
+template <typename T>
+struct TransposedKeys {
+  T* data;
+  int64_t ld;  // kv_block
+  int64_t head = -1, start = -1, len = 0;
+
+  const T* of(const HeadView<T>& k, int64_t head_index, int64_t kv_start, int64_t kv_len, int64_t dim) {
+    if (head_index != head || kv_start != start || kv_len > len) {
+      transpose_block(k.row(kv_start), k.ld, kv_len, dim, data, ld);
+      head = head_index, start = kv_start, len = kv_len;
+    }
+    return data;
+  }
+};
+
 // Attention for query rows [q_start, q_start + q_len) of head (b, h); `tile` holds q_len x kv_block,
 // `running_max` and `running_sum` q_len values each.
 template <typename T>
 void forward_block(const ForwardArgs<T>& a, int64_t b, int64_t h, int64_t q_start, int64_t q_len,
-                   T* tile, T* running_max, T* running_sum) {
+                   T* tile, TransposedKeys<T>& keys_t, T* running_max, T* running_sum) {
   constexpr T kNegInf = -std::numeric_limits<T>::infinity();
   const int64_t n_k = a.k.size(2), dim = a.q.size(3);
   const HeadView<T> q = head_view<T>(a.q, b, h), k = head_view<T>(a.k, b, h),
@@ -54,7 +72,8 @@ void forward_block(const ForwardArgs<T>& a, int64_t b, int64_t h, int64_t q_star
   for (int64_t kv_start = 0; kv_start < kv_end; kv_start += kKeyBlock) {
     const int64_t kv_len = std::min(kKeyBlock, kv_end - kv_start);  // causal: clipped at the diagonal
     const bool first = kv_start == 0;
-    gemm_abt<T>(q_len, kv_len, dim, q.row(q_start), q.ld, k.row(kv_start), k.ld, T(0), tile, kv_len);
+    const T* k_t = keys_t.of(k, b * a.q.size(1) + h, kv_start, kv_len, dim);  // (dim, kv_len), row stride kv_block
+    tile_gemm<T>(q_len, kv_len, dim, row_major(q.row(q_start), q.ld), k_t, keys_t.ld, tile, kv_len, false);
     for (int64_t r = 0; r < q_len; ++r) {
       T* scores = tile + r * kv_len;  // (kv_len,)
       const int64_t visible = visible_keys(a.causal, q_start + r, kv_start, kv_len);
@@ -78,8 +97,8 @@ void forward_block(const ForwardArgs<T>& a, int64_t b, int64_t h, int64_t q_star
       running_max[r] = new_max;
       if (!first) scale_row(out.row(q_start + r), dim, rescale);
     }
-    gemm_ab<T>(q_len, dim, kv_len, tile, kv_len, v.row(kv_start), v.ld, first ? T(0) : T(1),
-               out.row(q_start), out.ld);
+    tile_gemm<T>(q_len, dim, kv_len, row_major<T>(tile, kv_len), v.row(kv_start), v.ld, out.row(q_start), out.ld,
+                 !first);
   }
 
   T* lse = data<T>(a.lse) + (b * a.q.size(1) + h) * a.q.size(2) + q_start;
@@ -99,16 +118,18 @@ void forward(const ForwardArgs<T>& a) {
   const int64_t batch = a.q.size(0), heads = a.q.size(1), n_q = a.q.size(2);
   const int64_t q_block = std::min(kQueryBlock, n_q), kv_block = std::min(kKeyBlock, a.k.size(2));
   const int64_t q_blocks = (n_q + q_block - 1) / q_block;
-  const int64_t per_thread = q_block * kv_block + 2 * q_block;  // tile, running_max, running_sum
+  const int64_t dim = a.q.size(3);
+  const int64_t per_thread = q_block * kv_block + dim * kv_block + 2 * q_block;  // tile, keys_t, max, sum
   at::Tensor scratch = at::empty({at::get_num_threads(), per_thread}, a.q.options());
   at::parallel_for(0, batch * heads * q_blocks, 1, [&](int64_t begin, int64_t end) {
     T* tile = scratch.data_ptr<T>() + at::get_thread_num() * per_thread;
+    TransposedKeys<T> keys_t{tile + q_block * kv_block, kv_block};
+    T* running_max = keys_t.data + dim * kv_block;
     for (int64_t task = begin; task < end; ++task) {
       const int64_t b = task / (heads * q_blocks), h = task / q_blocks % heads;
       const int64_t q_start = task % q_blocks * q_block;
       const int64_t q_len = std::min(q_block, n_q - q_start);
-      forward_block(a, b, h, q_start, q_len, tile, tile + q_block * kv_block,
-                    tile + q_block * kv_block + q_block);
+      forward_block(a, b, h, q_start, q_len, tile, keys_t, running_max, running_max + q_block);
     }
   });
 }

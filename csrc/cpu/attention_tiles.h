@@ -1,10 +1,6 @@
-// Building blocks of the CPU flash attention (csrc/cpu/attention_forward.cpp, attention_backward.cpp):
-// row-major GEMMs on tiles, a head's pointers and strides, and the vectorised row operations.
-//
-// GEMMs go straight to the Fortran BLAS that libtorch exports (sgemm_/dgemm_: MKL in the x86 wheels,
-// OpenBLAS elsewhere), single-threaded inside our parallel region. BLAS is column-major: a row-major
-// (m x n) matrix with row stride ld is the column-major (n x m) matrix with the same ld, so C = A B is
-// computed as C^T = B^T A^T. The three helpers below hide that once.
+// Building blocks of the CPU flash attention (csrc/cpu/attention_forward.cpp, attention_backward.cpp): a
+// head's pointers and strides, and the vectorised row operations. The tiles' matrix products are in
+// csrc/cpu/tile_gemm.h.
 #pragma once
 #include <ATen/ATen.h>
 #include <ATen/cpu/vec/functional.h>
@@ -14,54 +10,9 @@
 #include <cmath>
 #include <limits>
 
-extern "C" {
-void sgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
-            const float* alpha, const float* a, const int* lda, const float* b, const int* ldb,
-            const float* beta, float* c, const int* ldc);
-void dgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
-            const double* alpha, const double* a, const int* lda, const double* b, const int* ldb,
-            const double* beta, double* c, const int* ldc);
-}
-
 namespace mt::cpu::attention {
 
 using at::vec::Vectorized;
-
-// Column-major C (m x n) = op(A) op(B) + beta C, op = transpose when the flag is 'T'.
-inline void blas_gemm(char ta, char tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
-                      const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  const int mi = m, ni = n, ki = k, la = lda, lb = ldb, lc = ldc;
-  const float one = 1;
-  sgemm_(&ta, &tb, &mi, &ni, &ki, &one, a, &la, b, &lb, &beta, c, &lc);
-}
-
-inline void blas_gemm(char ta, char tb, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda,
-                      const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
-  const int mi = m, ni = n, ki = k, la = lda, lb = ldb, lc = ldc;
-  const double one = 1;
-  dgemm_(&ta, &tb, &mi, &ni, &ki, &one, a, &la, b, &lb, &beta, c, &lc);
-}
-
-// C (m x n) = A (m x k) B (n x k)^T + beta C.
-template <typename T>
-void gemm_abt(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T beta,
-              T* c, int64_t ldc) {
-  blas_gemm('T', 'N', n, m, k, b, ldb, a, lda, beta, c, ldc);
-}
-
-// C (m x n) = A (m x k) B (k x n) + beta C.
-template <typename T>
-void gemm_ab(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T beta,
-             T* c, int64_t ldc) {
-  blas_gemm('N', 'N', n, m, k, b, ldb, a, lda, beta, c, ldc);
-}
-
-// C (m x n) = A (k x m)^T B (k x n) + beta C.
-template <typename T>
-void gemm_atb(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T beta,
-              T* c, int64_t ldc) {
-  blas_gemm('N', 'T', n, m, k, b, ldb, a, lda, beta, c, ldc);
-}
 
 // One (batch, head) slice of a (B, H, N, D) tensor whose rows are unit-stride: row i at ptr + i * ld.
 template <typename T>

@@ -6,7 +6,7 @@
              ``F.linear``
     "fused"  our compiled ops (``minitransformer.ops``): the flash-attention kernel (``is_causal`` and
              ``key_padding_mask`` only, no attention dropout), the fused cross-entropy, LayerNorm, bias + GELU
-             and dropout + residual; ``F.linear`` for the matrix products (no GEMM of our own)
+             and dropout + residual; ``ops.linear`` for the linear layers (oneDNN's GEMM, no GEMM of our own)
     "auto"   "fused" when the compiled extension loads, else "eager"
 
 ``resolve_backend`` turns a requested name into one of ``BACKENDS`` — at construction, so that the layer's

@@ -5,8 +5,9 @@
 The original uses act = ReLU; BERT and GPT use GELU. Applied to every position independently.
 
 ``backend`` (nn/backends.py): "eager" runs the modules (Linear, the activation) in torch ops; "torch" calls
-``F.linear`` and ``F.gelu`` / ``F.relu``; "fused" computes W1 x, then adds b1 and applies GELU in one pass of our
-C++ op (``minitransformer.ops.bias_gelu``) — a ReLU network, or one without biases, runs the eager path.
+``F.linear`` and ``F.gelu`` / ``F.relu``; "fused" computes W1 x (``minitransformer.ops.linear``), then adds b1
+and applies GELU in one pass of our C++ op (``minitransformer.ops.bias_gelu``) — a ReLU network, or one without
+biases, runs the eager path.
 """
 
 import torch.nn.functional as F
@@ -39,7 +40,7 @@ class FeedForward(nn.Module):
         """act(W1 x + b1), (..., dim_feedforward)."""
         backend = on_device(self.backend, x)
         if backend == "fused" and self.activation_name in GELU_FORMS and self.linear1.bias is not None:
-            return load_fused_op("bias_gelu")(x @ self.linear1.weight.T, self.linear1.bias,
+            return load_fused_op("bias_gelu")(load_fused_op("linear")(x, self.linear1.weight), self.linear1.bias,
                                               GELU_FORMS[self.activation_name])
         if backend == "torch":
             hidden = F.linear(x, self.linear1.weight, self.linear1.bias)

@@ -5,9 +5,11 @@
 Initialisation as PyTorch's ``nn.Linear`` (He et al. 2015's uniform variant with a = sqrt(5)):
 W, b ~ U(-1/sqrt(in_features), 1/sqrt(in_features)).
 
-``backend`` (nn/backends.py): "eager" computes x @ W^T, then adds b; "torch" and "fused" call ``F.linear``,
-one matrix product that adds b as it writes y (and sums db in one pass in the backward). The project has no
-matrix-product kernel of its own: on the CPU PyTorch's BLAS is the one to beat, not to re-write.
+``backend`` (nn/backends.py): "eager" computes x @ W^T, then adds b; "torch" calls ``F.linear``, one matrix
+product that adds b as it writes y (and sums db in one pass in the backward); "fused" calls
+``minitransformer.ops.linear``, the same contract with y and dx computed by oneDNN, PyTorch's other CPU GEMM
+library, measured faster than its default (MKL) on our machines (ops/linear.py). The project has no
+matrix-product kernel of its own: on the CPU PyTorch's BLAS libraries are the ones to beat, not to re-write.
 """
 
 import math
@@ -17,13 +19,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from minitransformer.nn._checks import check_positive_int, check_tensor
-from minitransformer.nn.backends import resolve_backend
+from minitransformer.nn.backends import load_fused_op, resolve_backend
 
 
 def linear(x, weight, bias=None, backend="eager"):
     """x @ weight.T + bias (x: (..., in), weight: (out, in), bias: (out,) or None) on ``backend``: the one
     place the two forms live, for ``Linear`` and for heads tied to an embedding matrix."""
-    if backend != "eager":
+    if backend == "fused":
+        return load_fused_op("linear")(x, weight, bias)  # (..., out_features)
+    if backend == "torch":
         return F.linear(x, weight, bias)  # (..., out_features)
     y = x @ weight.T  # (..., out_features)
     return y + bias if bias is not None else y

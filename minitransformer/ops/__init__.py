@@ -7,7 +7,8 @@ reference/; ops/emulated_training.py runs their CUDA rungs on the CPU through th
 torch counterparts live in nn/ (nn may import ops, never the reverse): the safe softmax in nn/softmax.py,
 attention's eager and SDPA backends in nn/attention.py, LayerNorm, GELU, Dropout and the losses beside them.
 On the CPU every op takes float32, float64, bfloat16 and float16 (dtypes.py), and autocast has rules for them
-(autocast.py).
+(autocast.py). ``linear`` has no kernel of its own: it sends the linear layers' products to oneDNN, PyTorch's
+other CPU GEMM library, where that was measured faster (linear.py).
 """
 
 from minitransformer.ops import autocast  # noqa: F401  (the ops' autocast rules)
@@ -17,7 +18,8 @@ from minitransformer.ops.bias_gelu import bias_gelu
 from minitransformer.ops.cross_entropy import cross_entropy, cross_entropy_and_gradient_
 from minitransformer.ops.dropout import dropout_add
 from minitransformer.ops.layer_norm import layer_norm
+from minitransformer.ops.linear import linear
 from minitransformer.ops.softmax import softmax
 
 __all__ = ["HAS_CUDA_KERNELS", "attention", "bias_gelu", "cross_entropy", "cross_entropy_and_gradient_",
-           "dropout_add", "kernel_versions", "layer_norm", "softmax"]
+           "dropout_add", "kernel_versions", "layer_norm", "linear", "softmax"]

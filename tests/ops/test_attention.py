@@ -64,12 +64,14 @@ def test_float32_and_half_dtypes_match_reference(dtype, shape, causal, masked, s
     check_against_reference(q, k, v, mask, causal, None, TOLERANCE[dtype])
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("n_q, n_k, dim, causal", [(300, 600, 24, True), (300, 600, 24, False),
                                                     (700, 130, 72, True), (129, 513, 64, False), (1, 1, 5, True)])
-def test_several_tiles_and_ragged_edges(n_q, n_k, dim, causal):
-    """N_q, N_k across several query (128) and key (512 / 256) tiles, not multiples of either."""
-    q, k, v, mask = make_inputs(1, 2, n_q, n_k, dim, masked_fraction=0.2)
-    check_against_reference(q, k, v, mask, causal, None, TOLERANCE[torch.float64])
+def test_several_tiles_and_ragged_edges(dtype, n_q, n_k, dim, causal):
+    """N_q, N_k across several query (128) and key (512 / 256) tiles, not multiples of either; dims that are
+    and are not multiples of the tile products' column block (2 SIMD vectors)."""
+    q, k, v, mask = make_inputs(1, 2, n_q, n_k, dim, dtype=dtype, masked_fraction=0.2)
+    check_against_reference(q, k, v, mask, causal, None, TOLERANCE[dtype])
 
 
 @given(shapes(max_n=24), st.booleans(), st.booleans(), st.integers(0, 1000))

@@ -1,0 +1,34 @@
+"""bench/linear.py: each pairing times the same product on both sides (ours by oneDNN, torch's by MKL)."""
+
+import importlib.util
+import pathlib
+import sys
+
+import pytest
+import torch
+
+BENCH = pathlib.Path(__file__).resolve().parents[2] / "bench"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    sys.path.insert(0, str(BENCH))  # the script imports its neighbour common.py
+    try:
+        spec = importlib.util.spec_from_file_location("bench_linear", BENCH / "linear.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCH))
+    return module
+
+
+@pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="this torch has no oneDNN")
+def test_both_sides_of_each_pairing_compute_the_same_product(bench):
+    pairs = bench.calls(37, 20, 9, torch.Generator().manual_seed(0))
+    assert set(pairs) == {"forward", "forward + backward", "dx = dy W", "dW = dy^T x"}
+    for what in ("forward", "dx = dy W", "dW = dy^T x"):
+        ours, torch_side = pairs[what]["ours"](), pairs[what]["torch"]()
+        assert ours.shape == torch_side.shape
+        torch.testing.assert_close(ours, torch_side, rtol=1e-5, atol=1e-4)
+    for side in pairs["forward + backward"].values():
+        side()  # runs
