@@ -1,7 +1,8 @@
 """Where a training step's time goes: torch.profiler over a few steps of ours (fused and eager) and of
 Hugging Face's, at bench/train_step.py's configuration, each op's self CPU time put in one of four groups:
 
-    matrix products   aten::mm, addmm, bmm, matmul, linear (the BLAS calls)
+    matrix products   aten::mm, addmm, bmm, matmul, linear (the BLAS calls) and oneDNN's linear
+                      (mkldnn::_linear_pointwise, which our ops.linear calls)
     attention         SDPA's kernels and ours (minitransformer::attention_*)
     optimizer         everything AdamW's step and zero_grad run (aten::_foreach_*, lerp_, addcdiv_, sqrt, ...)
     element-wise      everything else: LayerNorm, GELU, dropout, residual adds, the loss, copies, indexing
@@ -24,7 +25,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import keep_freed_memory, machine_info, markdown_table, native_stderr_silenced, write_results  # noqa: E402
 from train_step import SHAPES, bert_steps, gpt_steps  # noqa: E402
 
-GEMM = ("aten::mm", "aten::addmm", "aten::bmm", "aten::matmul", "aten::linear")
+GEMM = ("aten::mm", "aten::addmm", "aten::bmm", "aten::matmul", "aten::linear", "mkldnn::_linear_pointwise",
+        "minitransformer::linear")
 GROUPS = ("matrix products", "attention", "optimizer", "element-wise")
 PROFILED_STEPS, WARMUP = 5, 2
 

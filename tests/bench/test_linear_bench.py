@@ -1,4 +1,5 @@
-"""bench/linear.py: each pairing times the same product on both sides (ours by oneDNN, torch's by MKL)."""
+"""bench/linear.py: each pairing times the same product on both sides (ours by oneDNN, torch's by MKL);
+bench/linear_ablation.py: its F.linear side really runs F.linear."""
 
 import importlib.util
 import pathlib
@@ -32,3 +33,18 @@ def test_both_sides_of_each_pairing_compute_the_same_product(bench):
         torch.testing.assert_close(ours, torch_side, rtol=1e-5, atol=1e-4)
     for side in pairs["forward + backward"].values():
         side()  # runs
+
+
+def test_the_ablation_sends_every_call_to_f_linear_and_restores_the_choice():
+    sys.path.insert(0, str(BENCH))
+    try:
+        spec = importlib.util.spec_from_file_location("bench_linear_ablation", BENCH / "linear_ablation.py")
+        ablation = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(ablation)
+    finally:
+        sys.path.remove(str(BENCH))
+    x, weight = torch.randn(4, 6), torch.randn(3, 6)
+    seen = []
+    ablation.with_f_linear(lambda: seen.append(ablation.linear_module.runs_on_onednn(x, weight)))()
+    assert seen == [False]
+    assert ablation.linear_module.runs_on_onednn(x, weight) == torch.backends.mkldnn.is_available()
