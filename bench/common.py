@@ -5,6 +5,7 @@ Timing rules: warm up first, take the median of many repeats, use every thread
 run* — on a shared 2-core VM a bare time means little; a ratio measured side by side does.
 """
 
+import argparse
 import contextlib
 import ctypes
 import json
@@ -107,6 +108,15 @@ def with_interval(ratio):
     """"0.88 [0.86, 0.90]" for ``paired_ratio``'s (ratio, (low, high))."""
     value, (low, high) = ratio
     return f"{value:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def quick_option(doc, argv=None):
+    """``(quick, repeats, warmup)`` from a script whose one option is --quick: 5 rounds after 2 warm-ups with
+    it (CI-sized), 25 after 3 without. ``doc``: the script's docstring, its --help."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="5 rounds after 2 warm-ups (default 25 after 3)")
+    quick = parser.parse_args(argv).quick
+    return (quick, 5, 2) if quick else (quick, 25, 3)
 
 
 def keep_freed_memory():

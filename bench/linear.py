@@ -11,7 +11,6 @@ CPU for each product, the fact ``ops.linear`` is built on.
     .venv/bin/python bench/linear.py [--quick]     # -> bench/results/linear.{json,md}
 """
 
-import argparse
 import os
 import statistics
 import sys
@@ -20,8 +19,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import interleaved_samples, machine_info, markdown_table, paired_ratio, with_interval, \
-    write_results  # noqa: E402
+from common import (interleaved_samples, machine_info, markdown_table, paired_ratio, quick_option,  # noqa: E402
+                    with_interval, write_results)
 
 from minitransformer import ops  # noqa: E402
 from minitransformer.recipes.pretraining import git_commit  # noqa: E402
@@ -50,10 +49,7 @@ def calls(rows, n_in, n_out, generator):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="5 rounds after 2 warm-ups (default 25 after 3)")
-    args = parser.parse_args(argv)
-    repeats, warmup = (5, 2) if args.quick else (25, 3)
+    quick, repeats, warmup = quick_option(__doc__, argv)
     commit = git_commit()
     rows, records = [], []
     for threads in (1, 2):
@@ -70,14 +66,14 @@ def main(argv=None):
             rows.append(row)
             print(row, flush=True)
     markdown = ("# Linear layer: `ops.linear` / `F.linear`\n\n"
-                f"`bench/linear.py{' --quick' if args.quick else ''}` at commit {commit}, float32: ours (y and dx "
+                f"`bench/linear.py{' --quick' if quick else ''}` at commit {commit}, float32: ours (y and dx "
                 "by oneDNN, dW by MKL) against torch's `F.linear` (all by MKL), interleaved, "
                 f"{repeats} rounds after {warmup} warm-ups. Ratios: the median over rounds of the within-round "
                 "ratio, with its 95% bootstrap interval; below 1: ours is faster. The last two columns time one "
                 "backward product alone, oneDNN / MKL: where it is below 1 oneDNN is the faster library for it.\n\n"
                 + markdown_table(["threads", "rows x in -> out", "forward", "forward + backward",
                                   "dx = dy W: oneDNN / MKL", "dW = dy^T x: oneDNN / MKL"], rows))
-    name = "linear" + ("_quick" if args.quick else "")
+    name = "linear" + ("_quick" if quick else "")
     write_results(name, {"machine": machine_info(), "commit": commit, "runs": records}, markdown)
     print(markdown)
 

@@ -7,7 +7,6 @@ Ratios: the median over rounds of the within-round ratio, with a 95% bootstrap i
     .venv/bin/python bench/linear_ablation.py [--quick]   # -> bench/results/linear_ablation.{json,md}
 """
 
-import argparse
 import importlib
 import os
 import statistics
@@ -17,7 +16,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (interleaved_samples, machine_info, markdown_table, native_stderr_silenced,  # noqa: E402
-                    paired_ratio, with_interval, write_results)
+                    paired_ratio, quick_option, with_interval, write_results)
 from train_step import SHAPES, bert_steps  # noqa: E402
 
 from minitransformer.recipes.pretraining import git_commit  # noqa: E402
@@ -38,10 +37,7 @@ def with_f_linear(step):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="5 rounds after 2 warm-ups (default 25 after 3)")
-    args = parser.parse_args(argv)
-    repeats, warmup = (5, 2) if args.quick else (25, 3)
+    quick, repeats, warmup = quick_option(__doc__, argv)
     commit = git_commit()
     rows, records = [], []
     for threads in (1, 2):
@@ -60,12 +56,12 @@ def main(argv=None):
             rows.append([f"({batch}, {length})", threads, *(with_interval(r) for r in ratios.values())])
             print(rows[-1], flush=True)
     markdown = ("# BERT training step: ours with `ops.linear` and with `F.linear`\n\n"
-                f"`bench/linear_ablation.py{' --quick' if args.quick else ''}` at commit {commit}: "
+                f"`bench/linear_ablation.py{' --quick' if quick else ''}` at commit {commit}: "
                 "bench/train_step.py's BERT step (glibc's default allocator), three sides interleaved, "
                 f"{repeats} rounds after {warmup} warm-ups; median within-round ratio [95% bootstrap interval]; "
                 "below 1: the first is faster.\n\n"
                 + markdown_table(["(batch, length)", "threads", *ratios], rows))
-    name = "linear_ablation" + ("_quick" if args.quick else "")
+    name = "linear_ablation" + ("_quick" if quick else "")
     write_results(name, {"machine": machine_info(), "commit": commit, "runs": records}, markdown)
     print(markdown)
 

@@ -1,5 +1,5 @@
-"""What the tests share: one relative error, one tolerance per dtype, and the per-position view of a
-masked-LM batch's fixed-size labels.
+"""What the tests share: one relative error, one tolerance per dtype, the per-position view of a
+masked-LM batch's fixed-size labels, and the loading of a script of bench/ as a module.
 
     relative_error(actual, expected) = ||actual − expected||₂ / max(||expected||₂, floor)
 
@@ -9,6 +9,10 @@ masked row) it is the absolute error divided by ``floor``, the norm below which 
 
 Import it as ``from helpers import ...``: pytest puts tests/ on ``sys.path`` (tests/conftest.py lives there).
 """
+
+import importlib.util
+import pathlib
+import sys
 
 import numpy as np
 import torch
@@ -37,3 +41,19 @@ def labels_per_position(positions, labels, length):
     per_position = torch.full((positions.shape[0], length + 1), IGNORE_INDEX)  # column N: the unused slots
     per_position.scatter_(1, torch.where(labels == IGNORE_INDEX, length, positions), labels)
     return per_position[:, :length]
+
+
+BENCH = pathlib.Path(__file__).resolve().parents[1] / "bench"
+
+
+def load_bench_script(filename):
+    """bench/<filename> as a module (the scripts are not a package; they import their neighbours, such as
+    common.py, from their own folder)."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        spec = importlib.util.spec_from_file_location("bench_" + filename.removesuffix(".py"), BENCH / filename)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCH))
+    return module

@@ -1,26 +1,15 @@
 """bench/linear.py: each pairing times the same product on both sides (ours by oneDNN, torch's by MKL);
 bench/linear_ablation.py: its F.linear side really runs F.linear."""
 
-import importlib.util
-import pathlib
-import sys
-
 import pytest
 import torch
 
-BENCH = pathlib.Path(__file__).resolve().parents[2] / "bench"
+from helpers import load_bench_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    sys.path.insert(0, str(BENCH))  # the script imports its neighbour common.py
-    try:
-        spec = importlib.util.spec_from_file_location("bench_linear", BENCH / "linear.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(BENCH))
-    return module
+    return load_bench_script("linear.py")
 
 
 @pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="this torch has no oneDNN")
@@ -36,13 +25,7 @@ def test_both_sides_of_each_pairing_compute_the_same_product(bench):
 
 
 def test_the_ablation_sends_every_call_to_f_linear_and_restores_the_choice():
-    sys.path.insert(0, str(BENCH))
-    try:
-        spec = importlib.util.spec_from_file_location("bench_linear_ablation", BENCH / "linear_ablation.py")
-        ablation = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(ablation)
-    finally:
-        sys.path.remove(str(BENCH))
+    ablation = load_bench_script("linear_ablation.py")
     x, weight = torch.randn(4, 6), torch.randn(3, 6)
     seen = []
     ablation.with_f_linear(lambda: seen.append(ablation.linear_module.runs_on_onednn(x, weight)))()

@@ -2,25 +2,17 @@
 and the three sides (ours, torch, our eager modules) compute the same function (dropout: each its own mask);
 the whole benchmark runs and writes its table."""
 
-import importlib.util
-import pathlib
 import sys
 
 import pytest
 import torch
 
-BENCH = pathlib.Path(__file__).resolve().parents[2] / "bench"
+from helpers import load_bench_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    sys.path.insert(0, str(BENCH))  # the script imports its neighbours (common, cuda_checks)
-    try:
-        spec = importlib.util.spec_from_file_location("bench_training_ops", BENCH / "training_ops.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(BENCH))
+    module = load_bench_script("training_ops.py")
     module.ROWS = 8  # the training shapes' widths, on a few rows
     return module
 
