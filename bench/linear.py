@@ -41,10 +41,12 @@ def calls(rows, n_in, n_out, generator):
         return run
 
     return {
-        "forward": ({"ours": lambda: ops.linear(x, weight, bias), "torch": lambda: F.linear(x, weight, bias)}),
+        "forward": {"ours": lambda: ops.linear(x, weight, bias), "torch": lambda: F.linear(x, weight, bias)},
         "forward + backward": {"ours": forward_backward(ops.linear), "torch": forward_backward(F.linear)},
-        "dx = dy W": {"ours": lambda: ONEDNN(grad_y, weight.t(), None, "none", [], ""), "torch": lambda: grad_y @ weight},
-        "dW = dy^T x": {"ours": lambda: ONEDNN(grad_y.t(), x.t(), None, "none", [], ""), "torch": lambda: grad_y.t() @ x},
+        "dx = dy W": {"ours": lambda: ONEDNN(grad_y, weight.t(), None, "none", [], ""),
+                      "torch": lambda: grad_y @ weight},
+        "dW = dy^T x": {"ours": lambda: ONEDNN(grad_y.t(), x.t(), None, "none", [], ""),
+                        "torch": lambda: grad_y.t() @ x},
     }
 
 

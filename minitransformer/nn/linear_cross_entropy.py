@@ -17,7 +17,8 @@ the backward only scales them. Memory beyond the inputs: one chunk's logits, and
 x, W, b). When no input needs a gradient, only the losses are computed. The same idea as Liger-Kernel's
 fused linear cross-entropy (Hsu et al. 2024).
 
-``backend="fused"`` turns each chunk's logits into its losses and d logits with the fused cross-entropy op
+``backend="fused"`` computes x Wᵀ and d logits W by ``ops.linear`` (oneDNN on the CPU, ops/linear.py) and
+turns each chunk's logits into its losses and d logits with the fused cross-entropy op
 (``ops.cross_entropy_and_gradient_``: two passes per row, the gradient written over the logits); "eager"
 (the default) does it in torch ops, six passes over the chunk. With a bias that needs a gradient, the fused
 op also adds b to the chunk's x Wᵀ and sums db while each row is in the cache, instead of ``addmm`` copying
@@ -77,18 +78,21 @@ class _LinearCrossEntropy(torch.autograd.Function):
                                   else _eager_loss_and_gradient_)
             bias_in_loss = backend == "fused" and grad_bias is not None  # the fused op adds b and sums db
             bias_args = (bias, grad_bias) if bias_in_loss else ()
+            # a @ w.T: by ops.linear on the fused backend (oneDNN on the CPU where it is the faster, ops/linear.py)
+            product = load_fused_op("linear") if backend == "fused" else lambda a, w: a @ w.T
             total = hidden.new_zeros(())
             for start in range(0, rows, chunk_size):
                 rows_here = slice(start, start + chunk_size)
                 x, y, keep = hidden[rows_here], targets[rows_here], kept[rows_here]  # (c, d), (c,), (c,)
-                logits = x @ weight.T if bias is None or bias_in_loss else torch.addmm(bias, x, weight.T)  # (c, V)
+                logits = (product(x, weight) if bias is None or bias_in_loss
+                          else torch.addmm(bias, x, weight.T))  # (c, V)
                 grad_losses = (1 / count).expand(len(y)) if wants_grad else None  # d loss / d loss_r = 1 / n
                 total = total + loss_and_gradient_(logits, y, keep, grad_losses, *bias_args).sum()
                 if not wants_grad:
                     continue
                 grad_logits = logits  # now the chunk's d logits (c, V)
                 if grad_hidden is not None:
-                    torch.mm(grad_logits, weight, out=grad_hidden[rows_here])  # (c, d)
+                    grad_hidden[rows_here] = product(grad_logits, weight.T)  # d logits W, (c, d)
                 if grad_weight is not None:
                     grad_weight.addmm_(grad_logits.T, x)  # (V, d)
                 if grad_bias is not None and not bias_in_loss:

@@ -7,9 +7,10 @@ MKL's sgemm, and oneDNN (``torch.ops.mkldnn._linear_pointwise``, the op inductor
 is in every x86 build too. Which one is faster depends on the CPU: on the AMD EPYC (Zen 4) VMs this project
 is measured on, MKL runs its AVX2 code path (its kernels are named ``*_zen``) and oneDNN its AVX-512 one. At
 the model's shapes, one thread, oneDNN took 0.82-0.89 of MKL's time for dx and MKL 0.76-1.0 of oneDNN's
-for dW, whose operands oneDNN's linear reads transposed (bench/results/linear.md, interleaved pairs). So y and dx go to oneDNN, dW and db to
-torch (MKL). The result is the same float32 product: both libraries accumulate in float32 with FMAs, in
-their own orders.
+for dW, whose operands oneDNN's linear reads transposed (bench/results/linear.md, interleaved pairs). So y
+and dx go to oneDNN, dW and db to torch (MKL); the tied output layer's chunked products
+(nn/linear_cross_entropy.py) use it too. The result is the same float32 product: both libraries accumulate
+in float32 with FMAs, in their own orders.
 
 This op has no kernel of its own: it is the choice of library, measured. It runs for float32 CPU tensors
 outside autocast in a torch built with oneDNN; anything else (CUDA, float64, half, autocast, a build without
