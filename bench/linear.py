@@ -2,8 +2,8 @@
 MKL), at the shapes of bench/train_step.py's BERT and GPT (4,096 rows = batch x length, d_model 128,
 d_ff 512, vocabulary 8,000 at the masked-LM head's ~600 rows), one and two threads.
 
-Three calls per shape: the forward alone, the forward + backward of all three gradients, and, to show each
-library's share, the backward products one at a time (dx = dy W and dW = dy^T x, each library). Each pairing
+Four pairings per shape: the forward alone, the forward + backward of all three gradients, and, to show each
+library's share, the two backward products one at a time (dx = dy W and dW = dy^T x, oneDNN against MKL). Each pairing
 is timed interleaved (bench/common.py): the ratio is the median over rounds of the within-round ratio, with a
 95% bootstrap interval; below 1: the first is faster. The tables say which GEMM library is faster on this
 CPU for each product, the fact ``ops.linear`` is built on.

@@ -7,7 +7,7 @@
 // and kTileVectors SIMD vectors of columns is accumulated in registers over all of k, one column vector of
 // B loaded and one element of A broadcast per step, and written to C once. Nothing is packed or copied,
 // which is what costs a BLAS library most on products this small (k = head dim 32 or kv block 256): on
-// our 2-core VMs MKL ran these shapes at 60-68 GFLOP/s against 85-90 for the model's large products.
+// our 2-core VMs MKL ran these shapes at 62-68 GFLOP/s against 84-91 for the model's large products.
 // S = Q K^T needs K^T with unit-stride rows: the callers transpose each key block once (transpose_block).
 #pragma once
 #include <ATen/cpu/vec/functional.h>

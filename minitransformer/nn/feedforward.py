@@ -17,7 +17,7 @@ from minitransformer.nn._checks import check_positive_int, check_probability
 from minitransformer.nn.activations import make_activation
 from minitransformer.nn.backends import load_fused_op, on_device, resolve_backend
 from minitransformer.nn.dropout import Dropout
-from minitransformer.nn.linear import Linear
+from minitransformer.nn.linear import Linear, linear
 
 GELU_FORMS = {"gelu": "none", "gelu_tanh": "tanh"}  # activation name -> the ``approximate`` of GELU
 
@@ -40,7 +40,7 @@ class FeedForward(nn.Module):
         """act(W1 x + b1), (..., dim_feedforward)."""
         backend = on_device(self.backend, x)
         if backend == "fused" and self.activation_name in GELU_FORMS and self.linear1.bias is not None:
-            return load_fused_op("bias_gelu")(load_fused_op("linear")(x, self.linear1.weight), self.linear1.bias,
+            return load_fused_op("bias_gelu")(linear(x, self.linear1.weight, backend="fused"), self.linear1.bias,
                                               GELU_FORMS[self.activation_name])
         if backend == "torch":
             hidden = F.linear(x, self.linear1.weight, self.linear1.bias)

@@ -29,6 +29,7 @@ import torch
 
 from minitransformer.nn._checks import check_positive_int, check_tensor
 from minitransformer.nn.backends import BACKENDS, load_fused_op
+from minitransformer.nn.linear import linear
 from minitransformer.nn.losses import check_class_targets, check_targets_in_range
 
 REDUCTIONS = ("mean", "sum")
@@ -78,13 +79,11 @@ class _LinearCrossEntropy(torch.autograd.Function):
                                   else _eager_loss_and_gradient_)
             bias_in_loss = backend == "fused" and grad_bias is not None  # the fused op adds b and sums db
             bias_args = (bias, grad_bias) if bias_in_loss else ()
-            # a @ w.T: by ops.linear on the fused backend (oneDNN on the CPU where it is the faster, ops/linear.py)
-            product = load_fused_op("linear") if backend == "fused" else lambda a, w: a @ w.T
             total = hidden.new_zeros(())
             for start in range(0, rows, chunk_size):
                 rows_here = slice(start, start + chunk_size)
                 x, y, keep = hidden[rows_here], targets[rows_here], kept[rows_here]  # (c, d), (c,), (c,)
-                logits = (product(x, weight) if bias is None or bias_in_loss
+                logits = (linear(x, weight, backend=backend) if bias is None or bias_in_loss
                           else torch.addmm(bias, x, weight.T))  # (c, V)
                 grad_losses = (1 / count).expand(len(y)) if wants_grad else None  # d loss / d loss_r = 1 / n
                 total = total + loss_and_gradient_(logits, y, keep, grad_losses, *bias_args).sum()
@@ -92,7 +91,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
                     continue
                 grad_logits = logits  # now the chunk's d logits (c, V)
                 if grad_hidden is not None:
-                    grad_hidden[rows_here] = product(grad_logits, weight.T)  # d logits W, (c, d)
+                    grad_hidden[rows_here] = linear(grad_logits, weight.T, backend=backend)  # d logits W, (c, d)
                 if grad_weight is not None:
                     grad_weight.addmm_(grad_logits.T, x)  # (V, d)
                 if grad_bias is not None and not bias_in_loss:
